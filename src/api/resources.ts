@@ -1,0 +1,145 @@
+import { z } from 'zod';
+import { mustParse, type ResourceList } from '../quantity/index.js';
+import { conditionField, durationField, objectMetaField, resourceListField, timestampField } from './fields.js';
+
+export const GROUP = 'tmc.kcp.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/** SPEC §2: what a placement consumes per cluster when it does not say. */
+export const DEFAULT_REQUIREMENTS: ResourceList = Object.freeze({
+  cpu: mustParse('100m'),
+  memory: mustParse('128Mi'),
+  storage: mustParse('0'),
+});
+
+const kindOf = <K extends string>(kind: K) => ({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(kind),
+});
+
+export const conflictStrategies = ['UseNewest', 'UseOldest', 'Priority', 'Manual'] as const;
+export type ConflictStrategy = (typeof conflictStrategies)[number];
+
+const clusterStatusField = z.object({
+  cluster: z.string().min(1),
+  phase: z.string().default(''),
+  observedGeneration: z.number().int().optional(),
+  lastUpdated: timestampField.optional(),
+  message: z.string().default(''),
+});
+
+export const workloadPlacementSchema = z.object({
+  ...kindOf('WorkloadPlacement'),
+  metadata: objectMetaField,
+  spec: z
+    .object({
+      resourceRequirements: resourceListField
+        .optional()
+        .transform((given): ResourceList => Object.freeze({ ...DEFAULT_REQUIREMENTS, ...given })),
+      targetClusters: z.array(z.object({ name: z.string().min(1) })).default([]),
+      priority: z.number().int().default(0),
+      conflictStrategy: z.enum(conflictStrategies).default('UseNewest'),
+    })
+    .prefault({}),
+  status: z
+    .object({
+      phase: z.enum(['Pending', 'Placed', 'Evicted']).optional(),
+      selectedClusters: z.array(z.string().min(1)).default([]),
+      clusterStatuses: z.array(clusterStatusField).default([]),
+      aggregatedStatus: z.record(z.string(), z.unknown()).optional(),
+      conditions: z.array(conditionField).default([]),
+    })
+    .prefault({}),
+});
+
+export type WorkloadPlacement = z.output<typeof workloadPlacementSchema>;
+
+export const syncTargetSchema = z.object({
+  ...kindOf('SyncTarget'),
+  metadata: objectMetaField,
+  spec: z
+    .object({
+      location: z.string().default(''),
+      unschedulable: z.boolean().default(false),
+      heartbeatInterval: durationField.default({ text: '20s', ms: 20_000 }),
+    })
+    .prefault({}),
+  status: z
+    .object({
+      capacity: resourceListField.default({}),
+      allocatable: resourceListField.optional(),
+      used: resourceListField.optional(),
+      nodeSummary: z.object({ total: z.number().int().min(0), ready: z.number().int().min(0) }).optional(),
+      lastHeartbeatTime: timestampField.optional(),
+      conditions: z.array(conditionField).default([]),
+    })
+    .prefault({})
+    // allocatable defaults to capacity (SPEC §2)
+    .transform((status) => ({ ...status, allocatable: status.allocatable ?? status.capacity })),
+});
+
+export type SyncTarget = z.output<typeof syncTargetSchema>;
+
+const selectorOperators = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
+
+export const labelSelectorField = z
+  .object({
+    matchLabels: z.record(z.string(), z.string()).default({}),
+    matchExpressions: z
+      .array(
+        z.object({
+          key: z.string().min(1),
+          operator: z.enum(selectorOperators),
+          values: z.array(z.string()).default([]),
+        }),
+      )
+      .default([]),
+  })
+  .superRefine((selector, ctx) => {
+    selector.matchExpressions.forEach((expr, i) => {
+      const needsValues = expr.operator === 'In' || expr.operator === 'NotIn';
+      if (needsValues !== expr.values.length > 0) {
+        const rule = needsValues ? 'must be non-empty' : 'must be empty';
+        ctx.addIssue({ code: 'custom', path: ['matchExpressions', i, 'values'], message: `${rule} for operator ${expr.operator}` });
+      }
+    });
+  });
+
+export type LabelSelector = z.output<typeof labelSelectorField>;
+
+export const workspaceQuotaSchema = z.object({
+  ...kindOf('WorkspaceQuota'),
+  metadata: objectMetaField,
+  spec: z
+    .object({
+      hard: resourceListField.default({}),
+      soft: resourceListField.default({}),
+      scopeSelector: labelSelectorField.optional(),
+    })
+    .prefault({}),
+  status: z
+    .object({
+      hard: resourceListField.optional(),
+      used: resourceListField.optional(),
+      phase: z.enum(['Active', 'Exceeded']).optional(),
+      conditions: z.array(conditionField).default([]),
+    })
+    .prefault({}),
+});
+
+export type WorkspaceQuota = z.output<typeof workspaceQuotaSchema>;
+
+export const trackedKinds = {
+  WorkloadPlacement: workloadPlacementSchema,
+  SyncTarget: syncTargetSchema,
+  WorkspaceQuota: workspaceQuotaSchema,
+} as const;
+
+export type TrackedKind = keyof typeof trackedKinds;
+
+/** A parsed object of one of the three kinds the service tracks. */
+export type TrackedObject =
+  | { kind: 'SyncTarget'; object: SyncTarget }
+  | { kind: 'WorkspaceQuota'; object: WorkspaceQuota }
+  | { kind: 'WorkloadPlacement'; object: WorkloadPlacement };

@@ -1,0 +1,135 @@
+import { describeIssues } from '../api/errors.js';
+import { GROUP, workloadPlacementSchema, type WorkloadPlacement } from '../api/resources.js';
+import type { DecisionConfig } from '../api/config.js';
+import { mask, subLists, type ResourceList } from '../quantity/index.js';
+import { clusterConsumption, placementClusters, quotaCharge } from './charging.js';
+import { clustersWithRoom, clusterViolation, limitShortfalls, positiveResources, quotaViolation, type ClusterDemand, type Violation } from './fit.js';
+import { denialMessage, softLimitWarning } from './messages.js';
+import { selectorMatches } from './selector.js';
+import { applicableQuotas, type QuotaLimits, type StateView } from './state.js';
+import { workspaceKey } from './workspace.js';
+
+/** The parts of an AdmissionRequest a decision reads. */
+export interface Review {
+  readonly operation: string;
+  readonly kind?: { readonly group: string; readonly kind: string } | undefined;
+  readonly subResource?: string | undefined;
+  readonly object?: unknown;
+  readonly oldObject?: unknown;
+}
+
+/** What an admitted request adds, per quota and per cluster: what a reservation has to hold. */
+export interface Demand {
+  readonly quotas: readonly { readonly key: string; readonly requested: ResourceList }[];
+  readonly clusters: readonly { readonly cluster: string; readonly requested: ResourceList }[];
+}
+
+export type Decision =
+  | { readonly allowed: true; readonly warnings: readonly string[]; readonly demand: Demand }
+  | {
+      readonly allowed: false;
+      readonly code: 403 | 422;
+      readonly reason: 'Forbidden' | 'Invalid';
+      readonly message: string;
+      readonly warnings: readonly string[];
+    };
+
+const NO_DEMAND: Demand = { quotas: [], clusters: [] };
+const UNTOUCHED: Decision = { allowed: true, warnings: [], demand: NO_DEMAND };
+const NOTHING: ResourceList = Object.freeze({});
+
+const positivePart = (list: ResourceList): ResourceList => mask(list, positiveResources(list));
+
+function isPlacementWrite(review: Review): boolean {
+  if (review.kind && (review.kind.group !== GROUP || review.kind.kind !== 'WorkloadPlacement')) return false;
+  if (review.subResource) return false; // status (and any other subresource) writes change no charge
+  return review.operation === 'CREATE' || review.operation === 'UPDATE';
+}
+
+/** The old object of an UPDATE; an unreadable one counts as nothing, so the update is judged as a create. */
+function previous(review: Review): WorkloadPlacement | undefined {
+  if (review.operation !== 'UPDATE') return undefined;
+  const parsed = workloadPlacementSchema.safeParse(review.oldObject);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** What the placement charges a quota: its full charge if the quota's scope selects it, else nothing. */
+function chargeUnder(quota: QuotaLimits, placement: WorkloadPlacement | undefined, workspace: string): ResourceList {
+  if (!placement || workspaceKey(placement.metadata) !== workspace) return NOTHING;
+  if (!selectorMatches(quota.scopeSelector, placement.metadata.labels)) return NOTHING;
+  return quotaCharge(placement, placementClusters(placement).length);
+}
+
+function quotaDemands(view: StateView, next: WorkloadPlacement, old: WorkloadPlacement | undefined, config: DecisionConfig) {
+  const workspace = workspaceKey(next.metadata);
+  return applicableQuotas(view, workspace, next.metadata.labels, config).map((quota) => ({
+    quota,
+    requested: positivePart(subLists(chargeUnder(quota, next, workspace), chargeUnder(quota, old, workspace))),
+  }));
+}
+
+function clusterDemands(next: WorkloadPlacement, old: WorkloadPlacement | undefined): ClusterDemand[] {
+  const before = new Set(old ? placementClusters(old) : []);
+  const consumption = clusterConsumption(next);
+  const previousConsumption = old ? clusterConsumption(old) : NOTHING;
+  return placementClusters(next)
+    .map((cluster) => {
+      const isNew = !before.has(cluster) && Object.keys(positivePart(consumption)).length > 0;
+      const requested = isNew ? positivePart(consumption) : positivePart(subLists(consumption, previousConsumption));
+      return { cluster, requested, isNew };
+    })
+    .filter((demand) => demand.isNew || Object.keys(demand.requested).length > 0);
+}
+
+function invalid(issues: string): Decision {
+  return { allowed: false, code: 422, reason: 'Invalid', message: `invalid WorkloadPlacement: ${issues}`, warnings: [] };
+}
+
+/**
+ * Admission of one WorkloadPlacement write (SPEC §4). Pure: reads the state view and the clock value
+ * it is given, and returns the decision with the demand an admission would reserve.
+ *
+ * 1. Other kinds, other operations and subresource writes are allowed untouched.
+ * 2. A malformed object is refused with 422, naming the field.
+ * 3. Each applicable quota is charged the growth of this placement's charge under it
+ *    (a CREATE grows by the whole charge; an UPDATE by new − old, so shrinking is always allowed).
+ * 4. Each cluster the placement newly lands on, or grows on, must exist, be Ready, be schedulable
+ *    (new only) and have room under its overcommit-adjusted allocatable.
+ * 5. Every violation is named; cluster violations add the clusters that have room.
+ * 6. An admission that crosses a soft limit carries a warning.
+ */
+export function decide(review: Review, view: StateView, config: DecisionConfig, nowMs: number): Decision {
+  if (!isPlacementWrite(review)) return UNTOUCHED;
+  const parsed = workloadPlacementSchema.safeParse(review.object);
+  if (!parsed.success) return invalid(describeIssues(parsed.error));
+  const next = parsed.data;
+  const old = previous(review);
+
+  const quotas = quotaDemands(view, next, old, config);
+  const clusters = clusterDemands(next, old);
+  const violations: Violation[] = [];
+  const warnings: string[] = [];
+  for (const { quota, requested } of quotas) {
+    const used = view.used(quota.key);
+    const violation = quotaViolation(quota, used, requested);
+    if (violation) violations.push(violation);
+    warnings.push(...limitShortfalls(quota.soft, used, requested).map((row) => softLimitWarning(quota, row)));
+  }
+  const context = { view, config, nowMs };
+  const clusterViolations = clusters.flatMap((demand) => clusterViolation(context, demand) ?? []);
+  violations.push(...clusterViolations);
+
+  if (violations.length === 0) {
+    const demand: Demand = {
+      quotas: quotas.map(({ quota, requested }) => ({ key: quota.key, requested })),
+      clusters: clusters.map(({ cluster, requested }) => ({ cluster, requested })),
+    };
+    return { allowed: true, warnings, demand };
+  }
+  const room =
+    clusterViolations.length > 0
+      ? clustersWithRoom(context, clusterConsumption(next), new Set(placementClusters(next)))
+      : undefined;
+  // Soft-limit warnings matter only for what gets admitted; a denial says what to fix instead.
+  return { allowed: false, code: 403, reason: 'Forbidden', message: denialMessage(violations, room), warnings: [] };
+}

@@ -1,0 +1,195 @@
+import type { LabelSelector, SyncTarget, TrackedObject, WorkloadPlacement, WorkspaceQuota } from '../api/resources.js';
+import type { DecisionConfig } from '../api/config.js';
+import { addLists, subLists, type ResourceList } from '../quantity/index.js';
+import { clusterConsumption, placementClusters, quotaCharge } from './charging.js';
+import { selectorMatches } from './selector.js';
+import { objectKey, workspaceKey } from './workspace.js';
+
+const NOTHING: ResourceList = Object.freeze({});
+
+/** A quota as decisions see it: a WorkspaceQuota object, or the configured default for a bare workspace. */
+export interface QuotaLimits {
+  /** `<workspace>/<name>`; `<workspace>/` for the default quota. */
+  readonly key: string;
+  /** How messages name it: `quota team-a/compute`, `default quota of workspace team-a`. */
+  readonly label: string;
+  readonly hard: ResourceList;
+  readonly soft: ResourceList;
+  readonly scopeSelector?: LabelSelector | undefined;
+}
+
+/**
+ * The read-only, indexed view every decision reads. Each method answers from an index, so the
+ * cost of a decision depends on the placement's own clusters and quotas, not on the population.
+ */
+export interface StateView {
+  cluster(name: string): SyncTarget | undefined;
+  /** Sum of what non-evicted placements consume on this cluster. */
+  allocated(cluster: string): ResourceList;
+  /** The WorkspaceQuota objects of a workspace (not the default quota). */
+  quotas(workspace: string): readonly QuotaLimits[];
+  /** Charged usage counted against a quota (scope applied); for the default quota, the workspace total. */
+  used(quotaKey: string): ResourceList;
+  /** Every cluster; read only to suggest alternatives when a placement is denied for capacity. */
+  clusters(): Iterable<SyncTarget>;
+}
+
+interface PlacementEntry {
+  readonly workspace: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly clusters: readonly string[];
+  readonly perCluster: ResourceList;
+  readonly charge: ResourceList;
+}
+
+/** Key the default quota of a workspace is tracked under. */
+export const defaultQuotaKey = (workspace: string): string => `${workspace}/`;
+
+function quotaLimits(quota: WorkspaceQuota): QuotaLimits {
+  const key = objectKey(quota.metadata);
+  return { key, label: `quota ${key}`, hard: quota.spec.hard, soft: quota.spec.soft, scopeSelector: quota.spec.scopeSelector };
+}
+
+/**
+ * The in-memory state, indexed for decisions and updated one object at a time: each change adjusts
+ * only the sums it touches (its clusters, its workspace's quotas). The tracker feeds it from watches,
+ * the offline `check` command from files; both then decide through the same core.
+ */
+export class TrackedState implements StateView {
+  private readonly syncTargets = new Map<string, SyncTarget>();
+  private readonly placements = new Map<string, PlacementEntry>();
+  private readonly placementsByWorkspace = new Map<string, Set<string>>();
+  private readonly allocatedByCluster = new Map<string, ResourceList>();
+  private readonly quotasByWorkspace = new Map<string, Map<string, QuotaLimits>>();
+  private readonly usedByQuota = new Map<string, ResourceList>();
+
+  cluster(name: string): SyncTarget | undefined {
+    return this.syncTargets.get(name);
+  }
+
+  allocated(cluster: string): ResourceList {
+    return this.allocatedByCluster.get(cluster) ?? NOTHING;
+  }
+
+  quotas(workspace: string): readonly QuotaLimits[] {
+    const quotas = this.quotasByWorkspace.get(workspace);
+    // Sorted so that messages name quotas in the same order whatever order the events came in.
+    return quotas ? [...quotas.values()].sort((a, b) => (a.key < b.key ? -1 : 1)) : [];
+  }
+
+  used(quotaKey: string): ResourceList {
+    return this.usedByQuota.get(quotaKey) ?? NOTHING;
+  }
+
+  clusters(): Iterable<SyncTarget> {
+    return this.syncTargets.values();
+  }
+
+  get placementCount(): number {
+    return this.placements.size;
+  }
+
+  hasPlacement(key: string): boolean {
+    return this.placements.has(key);
+  }
+
+  /** Adds or replaces an object of any tracked kind. */
+  upsert(tracked: TrackedObject): void {
+    switch (tracked.kind) {
+      case 'SyncTarget':
+        return this.upsertSyncTarget(tracked.object);
+      case 'WorkspaceQuota':
+        return this.upsertQuota(tracked.object);
+      case 'WorkloadPlacement':
+        return this.upsertPlacement(tracked.object);
+    }
+  }
+
+  upsertSyncTarget(target: SyncTarget): void {
+    this.syncTargets.set(target.metadata.name, target);
+  }
+
+  deleteSyncTarget(name: string): void {
+    this.syncTargets.delete(name);
+  }
+
+  upsertPlacement(placement: WorkloadPlacement): void {
+    const key = objectKey(placement.metadata);
+    this.deletePlacement(key);
+    const clusters = placementClusters(placement);
+    const entry: PlacementEntry = {
+      workspace: workspaceKey(placement.metadata),
+      labels: placement.metadata.labels,
+      clusters,
+      perCluster: clusterConsumption(placement),
+      charge: quotaCharge(placement, clusters.length),
+    };
+    this.placements.set(key, entry);
+    this.indexOf(this.placementsByWorkspace, entry.workspace, () => new Set<string>()).add(key);
+    this.account(entry, addLists);
+  }
+
+  /** Forgets a placement by its key (`<workspace>/<name>`); unknown keys are ignored. */
+  deletePlacement(key: string): void {
+    const entry = this.placements.get(key);
+    if (!entry) return;
+    this.account(entry, subLists);
+    this.placements.delete(key);
+    this.placementsByWorkspace.get(entry.workspace)?.delete(key);
+  }
+
+  upsertQuota(quota: WorkspaceQuota): void {
+    const limits = quotaLimits(quota);
+    const workspace = workspaceKey(quota.metadata);
+    this.indexOf(this.quotasByWorkspace, workspace, () => new Map<string, QuotaLimits>()).set(limits.key, limits);
+    // A new or re-scoped quota needs its usage from scratch: one pass over its own workspace only.
+    let used = NOTHING;
+    for (const key of this.placementsByWorkspace.get(workspace) ?? []) {
+      const entry = this.placements.get(key);
+      if (entry && selectorMatches(limits.scopeSelector, entry.labels)) used = addLists(used, entry.charge);
+    }
+    this.usedByQuota.set(limits.key, used);
+  }
+
+  deleteQuota(key: string): void {
+    const workspace = key.slice(0, key.lastIndexOf('/'));
+    this.quotasByWorkspace.get(workspace)?.delete(key);
+    this.usedByQuota.delete(key);
+  }
+
+  private account(entry: PlacementEntry, op: (a: ResourceList, b: ResourceList) => ResourceList): void {
+    for (const cluster of entry.clusters) {
+      this.allocatedByCluster.set(cluster, op(this.allocated(cluster), entry.perCluster));
+    }
+    const defaultKey = defaultQuotaKey(entry.workspace);
+    this.usedByQuota.set(defaultKey, op(this.used(defaultKey), entry.charge));
+    for (const quota of this.quotasByWorkspace.get(entry.workspace)?.values() ?? []) {
+      if (selectorMatches(quota.scopeSelector, entry.labels)) {
+        this.usedByQuota.set(quota.key, op(this.used(quota.key), entry.charge));
+      }
+    }
+  }
+
+  private indexOf<V>(index: Map<string, V>, key: string, create: () => V): V {
+    let value = index.get(key);
+    if (value === undefined) {
+      value = create();
+      index.set(key, value);
+    }
+    return value;
+  }
+}
+
+/** The quotas a placement must fit: every scoped match, or the default quota for a bare workspace. */
+export function applicableQuotas(
+  view: StateView,
+  workspace: string,
+  labels: Readonly<Record<string, string>>,
+  config: DecisionConfig,
+): QuotaLimits[] {
+  const quotas = view.quotas(workspace);
+  if (quotas.length > 0) return quotas.filter((quota) => selectorMatches(quota.scopeSelector, labels));
+  if (!config.defaultQuota.enabled) return [];
+  const { hard, soft } = config.defaultQuota;
+  return [{ key: defaultQuotaKey(workspace), label: `default quota of workspace ${workspace}`, hard, soft }];
+}

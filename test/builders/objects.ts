@@ -1,0 +1,114 @@
+import { API_VERSION, syncTargetSchema, workloadPlacementSchema, workspaceQuotaSchema } from '../../src/api/resources.js';
+import type { SyncTarget, WorkloadPlacement, WorkspaceQuota } from '../../src/api/resources.js';
+import { TrackedState } from '../../src/core/state.js';
+
+type Quantities = Record<string, string | number>;
+type Manifest = Record<string, unknown>;
+
+/** The clock every builder and decision in unit tests agrees on. */
+export const NOW = Date.parse('2026-11-23T12:00:00Z');
+export const ago = (ms: number): string => new Date(NOW - ms).toISOString();
+
+export interface PlacementOptions {
+  namespace?: string;
+  requirements?: Quantities;
+  clusters?: string[];
+  selected?: string[];
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  priority?: number;
+  phase?: 'Pending' | 'Placed' | 'Evicted';
+  uid?: string;
+}
+
+/** A WorkloadPlacement manifest as the API server would send it. */
+export function aPlacement(name: string, options: PlacementOptions = {}): Manifest {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'WorkloadPlacement',
+    metadata: {
+      name,
+      namespace: options.namespace ?? 'team-a',
+      uid: options.uid ?? `uid-${name}`,
+      labels: options.labels ?? {},
+      annotations: options.annotations ?? {},
+    },
+    spec: {
+      ...(options.requirements ? { resourceRequirements: options.requirements } : {}),
+      targetClusters: (options.clusters ?? []).map((cluster) => ({ name: cluster })),
+      priority: options.priority ?? 0,
+    },
+    status: {
+      ...(options.phase ? { phase: options.phase } : {}),
+      selectedClusters: options.selected ?? [],
+    },
+  };
+}
+
+export interface SyncTargetOptions {
+  capacity?: Quantities;
+  allocatable?: Quantities;
+  ready?: boolean;
+  heartbeatAgoMs?: number | null;
+  heartbeatInterval?: string;
+  unschedulable?: boolean;
+  location?: string;
+}
+
+/** A SyncTarget manifest: Ready, heartbeat 5 s before NOW, 8 cpu / 16Gi / 100Gi unless told. */
+export function aSyncTarget(name: string, options: SyncTargetOptions = {}): Manifest {
+  const heartbeatAgoMs = options.heartbeatAgoMs === undefined ? 5_000 : options.heartbeatAgoMs;
+  return {
+    apiVersion: API_VERSION,
+    kind: 'SyncTarget',
+    metadata: { name },
+    spec: {
+      location: options.location ?? 'us-east',
+      unschedulable: options.unschedulable ?? false,
+      heartbeatInterval: options.heartbeatInterval ?? '20s',
+    },
+    status: {
+      capacity: options.capacity ?? { cpu: '8', memory: '16Gi', storage: '100Gi' },
+      ...(options.allocatable ? { allocatable: options.allocatable } : {}),
+      ...(heartbeatAgoMs === null ? {} : { lastHeartbeatTime: ago(heartbeatAgoMs) }),
+      conditions: [{ type: 'Ready', status: options.ready === false ? 'False' : 'True', reason: options.ready === false ? 'SyncerDown' : 'Ready' }],
+    },
+  };
+}
+
+export interface QuotaOptions {
+  namespace?: string;
+  hard?: Quantities;
+  soft?: Quantities;
+  scope?: Record<string, unknown>;
+  annotations?: Record<string, string>;
+}
+
+/** A WorkspaceQuota manifest in team-a unless told. */
+export function aQuota(name: string, options: QuotaOptions = {}): Manifest {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'WorkspaceQuota',
+    metadata: { name, namespace: options.namespace ?? 'team-a', annotations: options.annotations ?? {} },
+    spec: {
+      hard: options.hard ?? {},
+      ...(options.soft ? { soft: options.soft } : {}),
+      ...(options.scope ? { scopeSelector: options.scope } : {}),
+    },
+  };
+}
+
+export const placement = (manifest: Manifest): WorkloadPlacement => workloadPlacementSchema.parse(manifest);
+export const syncTarget = (manifest: Manifest): SyncTarget => syncTargetSchema.parse(manifest);
+export const quota = (manifest: Manifest): WorkspaceQuota => workspaceQuotaSchema.parse(manifest);
+
+/** A TrackedState holding these manifests, each parsed as the tracker would. */
+export function stateOf(...manifests: Manifest[]): TrackedState {
+  const state = new TrackedState();
+  for (const manifest of manifests) {
+    if (manifest.kind === 'SyncTarget') state.upsertSyncTarget(syncTarget(manifest));
+    else if (manifest.kind === 'WorkspaceQuota') state.upsertQuota(quota(manifest));
+    else state.upsertPlacement(placement(manifest));
+  }
+  return state;
+}

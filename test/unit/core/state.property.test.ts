@@ -1,0 +1,98 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { addLists, listsEqual, type ResourceList } from '../../../src/quantity/index.js';
+import { clusterConsumption, placementClusters, quotaCharge } from '../../../src/core/charging.js';
+import { selectorMatches } from '../../../src/core/selector.js';
+import { defaultQuotaKey } from '../../../src/core/state.js';
+import { objectKey, workspaceKey } from '../../../src/core/workspace.js';
+import type { WorkloadPlacement, WorkspaceQuota } from '../../../src/api/resources.js';
+import { aPlacement, aQuota, placement, quota, stateOf } from '../../builders/objects.js';
+
+const CLUSTERS = ['a', 'b', 'c'];
+const NAMESPACES = ['team-a', 'team-b'];
+
+const placementArb = fc
+  .record({
+    name: fc.constantFrom('p1', 'p2', 'p3', 'p4'),
+    namespace: fc.constantFrom(...NAMESPACES),
+    cpu: fc.integer({ min: 0, max: 5000 }),
+    clusters: fc.subarray(CLUSTERS),
+    selected: fc.subarray(CLUSTERS),
+    tier: fc.constantFrom(undefined, 'batch', 'web'),
+    evicted: fc.boolean(),
+  })
+  .map((p) =>
+    placement(
+      aPlacement(p.name, {
+        namespace: p.namespace,
+        requirements: { cpu: `${p.cpu}m` },
+        clusters: p.clusters,
+        selected: p.selected,
+        labels: p.tier ? { tier: p.tier } : {},
+        ...(p.evicted ? { phase: 'Evicted' as const } : {}),
+      }),
+    ),
+  );
+
+const quotaArb = fc
+  .record({ name: fc.constantFrom('q1', 'q2'), namespace: fc.constantFrom(...NAMESPACES), scoped: fc.boolean() })
+  .map((q) => quota(aQuota(q.name, { namespace: q.namespace, hard: { cpu: '1' }, ...(q.scoped ? { scope: { matchLabels: { tier: 'batch' } } } : {}) })));
+
+type Op =
+  | { op: 'upsertPlacement'; placement: WorkloadPlacement }
+  | { op: 'deletePlacement'; placement: WorkloadPlacement }
+  | { op: 'upsertQuota'; quota: WorkspaceQuota }
+  | { op: 'deleteQuota'; quota: WorkspaceQuota };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  placementArb.map((p) => ({ op: 'upsertPlacement' as const, placement: p })),
+  placementArb.map((p) => ({ op: 'deletePlacement' as const, placement: p })),
+  quotaArb.map((q) => ({ op: 'upsertQuota' as const, quota: q })),
+  quotaArb.map((q) => ({ op: 'deleteQuota' as const, quota: q })),
+);
+
+const sum = (lists: ResourceList[]): ResourceList => lists.reduce(addLists, {});
+
+describe('TrackedState indices', () => {
+  it('equal a recount from scratch after any sequence of events', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 40 }), (ops) => {
+        const state = stateOf();
+        const placements = new Map<string, WorkloadPlacement>();
+        const quotas = new Map<string, WorkspaceQuota>();
+        for (const op of ops) {
+          if (op.op === 'upsertPlacement') {
+            state.upsertPlacement(op.placement);
+            placements.set(objectKey(op.placement.metadata), op.placement);
+          } else if (op.op === 'deletePlacement') {
+            state.deletePlacement(objectKey(op.placement.metadata));
+            placements.delete(objectKey(op.placement.metadata));
+          } else if (op.op === 'upsertQuota') {
+            state.upsertQuota(op.quota);
+            quotas.set(objectKey(op.quota.metadata), op.quota);
+          } else {
+            state.deleteQuota(objectKey(op.quota.metadata));
+            quotas.delete(objectKey(op.quota.metadata));
+          }
+        }
+        const all = [...placements.values()];
+        for (const cluster of CLUSTERS) {
+          const expected = sum(all.filter((p) => placementClusters(p).includes(cluster)).map(clusterConsumption));
+          expect(listsEqual(state.allocated(cluster), expected)).toBe(true);
+        }
+        const charge = (p: WorkloadPlacement) => quotaCharge(p, placementClusters(p).length);
+        for (const q of quotas.values()) {
+          const ws = workspaceKey(q.metadata);
+          const members = all.filter((p) => workspaceKey(p.metadata) === ws && selectorMatches(q.spec.scopeSelector, p.metadata.labels));
+          expect(listsEqual(state.used(objectKey(q.metadata)), sum(members.map(charge)))).toBe(true);
+        }
+        for (const ws of NAMESPACES) {
+          const members = all.filter((p) => workspaceKey(p.metadata) === ws);
+          expect(listsEqual(state.used(defaultQuotaKey(ws)), sum(members.map(charge)))).toBe(true);
+          expect(state.quotas(ws).map((q) => q.key).sort()).toEqual([...quotas.keys()].filter((k) => k.startsWith(`${ws}/`)).sort());
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
