@@ -1,0 +1,36 @@
+/** Exact Kubernetes quantities and resource-list algebra: no dependencies, no IO. */
+export {
+  add,
+  cmp,
+  formatQuantity,
+  fromInteger,
+  isNegative,
+  isZero,
+  max,
+  min,
+  mulInt,
+  mulRatio,
+  mustParse,
+  parseQuantity,
+  sub,
+  toNumber,
+  ZERO,
+  type ParseResult,
+  type Quantity,
+  type QuantityFormat,
+} from './quantity.js';
+export { formatForHumans } from './human-format.js';
+export {
+  addLists,
+  exceeded,
+  formatList,
+  isZeroList,
+  listsEqual,
+  mask,
+  parseList,
+  scaleList,
+  subLists,
+  subNonNegative,
+  type ParseListResult,
+  type ResourceList,
+} from './resource-list.js';

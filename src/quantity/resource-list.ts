@@ -1,0 +1,113 @@
+import { add, cmp, formatQuantity, isZero, mulInt, parseQuantity, sub, ZERO, type Quantity } from './quantity.js';
+
+/**
+ * An immutable map from resource name (`cpu`, `memory`, `storage`, `pods`, `placements`, …) to
+ * quantity. The algebra follows Kubernetes' `pkg/quota/v1/resources.go` and never mutates its inputs.
+ *
+ * Lists built here have no prototype, so `list['constructor']` or `list['__proto__']` is
+ * `undefined` rather than something inherited; resource names come from untrusted objects.
+ */
+export type ResourceList = Readonly<Record<string, Quantity>>;
+
+/** The value under `name`, or zero when absent; own keys only, whatever the list's prototype. */
+function valueOf(list: ResourceList, name: string): Quantity {
+  return Object.hasOwn(list, name) ? (list[name] as Quantity) : ZERO;
+}
+
+/** A frozen, prototype-free list with keys in sorted order (stable output for messages and tests). */
+function build(entries: Iterable<readonly [string, Quantity]>): ResourceList {
+  const list = Object.create(null) as Record<string, Quantity>;
+  for (const [name, quantity] of [...entries].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
+    list[name] = quantity;
+  }
+  return Object.freeze(list);
+}
+
+function unionOfNames(a: object, b: object): string[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])];
+}
+
+function combine(a: ResourceList, b: ResourceList, op: (x: Quantity, y: Quantity) => Quantity): ResourceList {
+  return build(unionOfNames(a, b).map((name) => [name, op(valueOf(a, name), valueOf(b, name))] as const));
+}
+
+/**
+ * a + b over the union of names. A name missing on one side counts as zero, and the sum then
+ * keeps the present side's format (Kubernetes' `Add`: adding to zero takes the other's format).
+ */
+export function addLists(a: ResourceList, b: ResourceList): ResourceList {
+  return combine(a, b, add);
+}
+
+/** a − b over the union of names; results may be negative (a name only in b gives −b). */
+export function subLists(a: ResourceList, b: ResourceList): ResourceList {
+  return combine(a, b, sub);
+}
+
+/**
+ * a − b over the union of names, each floored at zero (Kubernetes'
+ * `SubtractWithNonNegativeResult`: anything not above zero becomes a plain `0`).
+ */
+export function subNonNegative(a: ResourceList, b: ResourceList): ResourceList {
+  return combine(a, b, (x, y) => {
+    const difference = sub(x, y);
+    return cmp(difference, ZERO) > 0 ? difference : ZERO;
+  });
+}
+
+/** Every quantity × n (an integer). */
+export function scaleList(a: ResourceList, n: bigint | number): ResourceList {
+  return build(Object.keys(a).map((name) => [name, mulInt(valueOf(a, name), n)] as const));
+}
+
+/** Only the names in `names` that a has (Kubernetes' `Mask`). */
+export function mask(a: ResourceList, names: readonly string[]): ResourceList {
+  const keep = new Set(names);
+  return build(Object.keys(a).filter((name) => keep.has(name)).map((name) => [name, valueOf(a, name)] as const));
+}
+
+/**
+ * The names (sorted) whose usage is above the limit. Only names in `limit` are checked (a name
+ * absent from the limit is unlimited); a name absent from `used` counts as zero.
+ */
+export function exceeded(used: ResourceList, limit: ResourceList): string[] {
+  return Object.keys(limit)
+    .filter((name) => cmp(valueOf(used, name), valueOf(limit, name)) > 0)
+    .sort();
+}
+
+/** True when every quantity is zero (an empty list is zero). */
+export function isZeroList(a: ResourceList): boolean {
+  return Object.keys(a).every((name) => isZero(valueOf(a, name)));
+}
+
+/** Equal by value for every name, a missing name counting as zero (`{cpu: 0}` equals `{}`). */
+export function listsEqual(a: ResourceList, b: ResourceList): boolean {
+  return unionOfNames(a, b).every((name) => cmp(valueOf(a, name), valueOf(b, name)) === 0);
+}
+
+/** Outcome of {@link parseList}: the list, or the first bad name (in sorted order) and why. */
+export type ParseListResult = { ok: true; list: ResourceList } | { ok: false; key: string; reason: string };
+
+/**
+ * Parses every value with {@link parseQuantity}. Names are checked in sorted order, so the error
+ * reported for an input with several bad values is always the same one.
+ */
+export function parseList(input: Readonly<Record<string, string | number>>): ParseListResult {
+  const entries: [string, Quantity][] = [];
+  for (const key of Object.keys(input).sort()) {
+    const parsed = parseQuantity(input[key] as string | number);
+    if (!parsed.ok) return { ok: false, key, reason: parsed.reason };
+    entries.push([key, parsed.quantity]);
+  }
+  return { ok: true, list: build(entries) };
+}
+
+/** Canonical strings (as Kubernetes prints them), keys sorted: for status writes and reports. */
+export function formatList(a: ResourceList): Record<string, string> {
+  return Object.fromEntries(
+    Object.keys(a)
+      .sort()
+      .map((name) => [name, formatQuantity(valueOf(a, name))]),
+  );
+}
