@@ -7,7 +7,7 @@ import { clustersWithRoom, clusterViolation, limitShortfalls, positiveResources,
 import { denialMessage, softLimitWarning } from './messages.js';
 import { selectorMatches } from './selector.js';
 import { applicableQuotas, type QuotaLimits, type StateView } from './state.js';
-import { workspaceKey } from './workspace.js';
+import { objectKey, workspaceKey } from './workspace.js';
 
 /** The parts of an AdmissionRequest a decision reads. */
 export interface Review {
@@ -20,12 +20,16 @@ export interface Review {
 
 /** What an admitted request adds, per quota and per cluster: what a reservation has to hold. */
 export interface Demand {
+  /** `<workspace>/<name>` of the placement. */
+  readonly key: string;
+  /** The first generation of the object that includes this change (1 for a CREATE). */
+  readonly minGeneration: number;
   readonly quotas: readonly { readonly key: string; readonly requested: ResourceList }[];
   readonly clusters: readonly { readonly cluster: string; readonly requested: ResourceList }[];
 }
 
 export type Decision =
-  | { readonly allowed: true; readonly warnings: readonly string[]; readonly demand: Demand }
+  | { readonly allowed: true; readonly warnings: readonly string[]; readonly demand?: Demand }
   | {
       readonly allowed: false;
       readonly code: 403 | 422;
@@ -34,8 +38,7 @@ export type Decision =
       readonly warnings: readonly string[];
     };
 
-const NO_DEMAND: Demand = { quotas: [], clusters: [] };
-const UNTOUCHED: Decision = { allowed: true, warnings: [], demand: NO_DEMAND };
+const UNTOUCHED: Decision = { allowed: true, warnings: [] };
 const NOTHING: ResourceList = Object.freeze({});
 
 const positivePart = (list: ResourceList): ResourceList => mask(list, positiveResources(list));
@@ -121,6 +124,8 @@ export function decide(review: Review, view: StateView, config: DecisionConfig, 
 
   if (violations.length === 0) {
     const demand: Demand = {
+      key: objectKey(next.metadata),
+      minGeneration: (old?.metadata.generation ?? 0) + 1,
       quotas: quotas.map(({ quota, requested }) => ({ key: quota.key, requested })),
       clusters: clusters.map(({ cluster, requested }) => ({ cluster, requested })),
     };

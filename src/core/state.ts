@@ -1,4 +1,4 @@
-import type { LabelSelector, SyncTarget, TrackedObject, WorkloadPlacement, WorkspaceQuota } from '../api/resources.js';
+import type { LabelSelector, SyncTarget, TrackedKind, TrackedObject, WorkloadPlacement, WorkspaceQuota } from '../api/resources.js';
 import type { DecisionConfig } from '../api/config.js';
 import { addLists, subLists, type ResourceList } from '../quantity/index.js';
 import { clusterConsumption, placementClusters, quotaCharge } from './charging.js';
@@ -105,6 +105,37 @@ export class TrackedState implements StateView {
     }
   }
 
+  /** Forgets an object of any tracked kind by its key (see trackedKey); unknown keys are ignored. */
+  delete(kind: TrackedKind, key: string): void {
+    switch (kind) {
+      case 'SyncTarget':
+        return this.deleteSyncTarget(key);
+      case 'WorkspaceQuota':
+        return this.deleteQuota(key);
+      case 'WorkloadPlacement':
+        return this.deletePlacement(key);
+    }
+  }
+
+  /** The keys held for one kind: what a relist compares against to find objects deleted meanwhile. */
+  keys(kind: TrackedKind): string[] {
+    switch (kind) {
+      case 'SyncTarget':
+        return [...this.syncTargets.keys()];
+      case 'WorkspaceQuota':
+        return [...this.quotasByWorkspace.values()].flatMap((quotas) => [...quotas.keys()]);
+      case 'WorkloadPlacement':
+        return [...this.placements.keys()];
+    }
+  }
+
+  /** Makes one kind hold exactly these objects (after a relist): upserts them, deletes the rest. */
+  replaceKind(kind: TrackedKind, objects: readonly TrackedObject[]): void {
+    const listed = new Set(objects.map(trackedKey));
+    for (const key of this.keys(kind)) if (!listed.has(key)) this.delete(kind, key);
+    for (const tracked of objects) this.upsert(tracked);
+  }
+
   upsertSyncTarget(target: SyncTarget): void {
     this.syncTargets.set(target.metadata.name, target);
   }
@@ -178,6 +209,11 @@ export class TrackedState implements StateView {
     }
     return value;
   }
+}
+
+/** The key an object is tracked under: the name of a SyncTarget, `<workspace>/<name>` otherwise. */
+export function trackedKey(tracked: TrackedObject): string {
+  return tracked.kind === 'SyncTarget' ? tracked.object.metadata.name : objectKey(tracked.object.metadata);
 }
 
 /** The quotas a placement must fit: every scoped match, or the default quota for a bare workspace. */

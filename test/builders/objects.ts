@@ -112,3 +112,36 @@ export function stateOf(...manifests: Manifest[]): TrackedState {
   }
   return state;
 }
+
+export interface ReviewOptions {
+  uid?: string;
+  operation?: 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
+  object?: Manifest;
+  oldObject?: Manifest;
+  dryRun?: boolean;
+  subResource?: string;
+  kind?: { group: string; version: string; kind: string };
+}
+
+/** An AdmissionReview admission.k8s.io/v1 request as the API server sends it for a WorkloadPlacement. */
+export function anAdmissionReview(options: ReviewOptions = {}): Manifest {
+  const object = options.object;
+  const metadata = (object?.metadata ?? options.oldObject?.metadata ?? {}) as { name?: string; namespace?: string };
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: options.uid ?? 'req-1',
+      kind: options.kind ?? { group: 'tmc.kcp.io', version: 'v1alpha1', kind: 'WorkloadPlacement' },
+      resource: { group: 'tmc.kcp.io', version: 'v1alpha1', resource: 'workloadplacements' },
+      ...(options.subResource ? { subResource: options.subResource } : {}),
+      name: metadata.name,
+      namespace: metadata.namespace,
+      operation: options.operation ?? 'CREATE',
+      userInfo: { username: 'alice' },
+      object: object ?? null,
+      oldObject: options.oldObject ?? null,
+      dryRun: options.dryRun ?? false,
+    },
+  };
+}

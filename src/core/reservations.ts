@@ -1,0 +1,88 @@
+import { addLists, subLists, type ResourceList } from '../quantity/index.js';
+import type { Demand } from './decide.js';
+import type { StateView } from './state.js';
+
+const NOTHING: ResourceList = Object.freeze({});
+
+/** What one admitted request holds until the watch shows its object, or until it expires. */
+export interface Reservation {
+  /** The AdmissionRequest uid: a retried review of the same request replaces, never adds. */
+  readonly requestUid: string;
+  /** `<workspace>/<name>` of the placement. */
+  readonly key: string;
+  /** The reservation is settled once the tracker holds this generation of the object or a later one. */
+  readonly minGeneration: number;
+  readonly demand: Demand;
+  readonly expiresAtMs: number;
+}
+
+/**
+ * Charges admitted but not yet seen by the tracker. Without them, two admissions in quick succession
+ * would both read the usage from before either, and both pass where only one fits. Sums are kept per
+ * quota and per cluster, so reading them costs nothing per reservation.
+ */
+export class ReservationLedger {
+  private readonly byRequest = new Map<string, Reservation>();
+  private readonly quotaSums = new Map<string, ResourceList>();
+  private readonly clusterSums = new Map<string, ResourceList>();
+
+  get size(): number {
+    return this.byRequest.size;
+  }
+
+  reserve(reservation: Reservation): void {
+    this.release(reservation.requestUid);
+    this.byRequest.set(reservation.requestUid, reservation);
+    this.account(reservation.demand, addLists);
+  }
+
+  release(requestUid: string): void {
+    const reservation = this.byRequest.get(requestUid);
+    if (!reservation) return;
+    this.byRequest.delete(requestUid);
+    this.account(reservation.demand, subLists);
+  }
+
+  /** The tracker now holds `generation` of the object (or saw it deleted: pass Infinity). */
+  settle(key: string, generation: number): void {
+    for (const reservation of this.byRequest.values()) {
+      if (reservation.key === key && generation >= reservation.minGeneration) this.release(reservation.requestUid);
+    }
+  }
+
+  /** Drops reservations whose object never appeared (refused by another webhook, timed out). */
+  expire(nowMs: number): number {
+    let expired = 0;
+    for (const reservation of this.byRequest.values()) {
+      if (reservation.expiresAtMs <= nowMs) {
+        this.release(reservation.requestUid);
+        expired += 1;
+      }
+    }
+    return expired;
+  }
+
+  quota(key: string): ResourceList {
+    return this.quotaSums.get(key) ?? NOTHING;
+  }
+
+  cluster(name: string): ResourceList {
+    return this.clusterSums.get(name) ?? NOTHING;
+  }
+
+  private account(demand: Demand, op: (a: ResourceList, b: ResourceList) => ResourceList): void {
+    for (const { key, requested } of demand.quotas) this.quotaSums.set(key, op(this.quota(key), requested));
+    for (const { cluster, requested } of demand.clusters) this.clusterSums.set(cluster, op(this.cluster(cluster), requested));
+  }
+}
+
+/** The tracked state plus what is reserved: the view admissions decide on. */
+export function withReservations(view: StateView, ledger: ReservationLedger): StateView {
+  return {
+    cluster: (name) => view.cluster(name),
+    clusters: () => view.clusters(),
+    quotas: (workspace) => view.quotas(workspace),
+    allocated: (cluster) => addLists(view.allocated(cluster), ledger.cluster(cluster)),
+    used: (key) => addLists(view.used(key), ledger.quota(key)),
+  };
+}
