@@ -122,6 +122,8 @@ export const workspaceQuotaSchema = z.object({
     .object({
       hard: resourceListField.optional(),
       used: resourceListField.optional(),
+      /** `<used>/<hard>` per resource, for the printer columns. */
+      summary: z.record(z.string(), z.string()).optional(),
       phase: z.enum(['Active', 'Exceeded']).optional(),
       conditions: z.array(conditionField).default([]),
     })

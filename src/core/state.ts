@@ -62,6 +62,7 @@ export class TrackedState implements StateView {
   private readonly allocatedByCluster = new Map<string, ResourceList>();
   private readonly quotasByWorkspace = new Map<string, Map<string, QuotaLimits>>();
   private readonly usedByQuota = new Map<string, ResourceList>();
+  private readonly quotaObjects = new Map<string, WorkspaceQuota>();
 
   cluster(name: string): SyncTarget | undefined {
     return this.syncTargets.get(name);
@@ -87,6 +88,11 @@ export class TrackedState implements StateView {
 
   get placementCount(): number {
     return this.placements.size;
+  }
+
+  /** The WorkspaceQuota object as last seen (its status included), for the status writer. */
+  quotaObject(key: string): WorkspaceQuota | undefined {
+    return this.quotaObjects.get(key);
   }
 
   hasPlacement(key: string): boolean {
@@ -172,8 +178,13 @@ export class TrackedState implements StateView {
   upsertQuota(quota: WorkspaceQuota): void {
     const limits = quotaLimits(quota);
     const workspace = workspaceKey(quota.metadata);
-    this.indexOf(this.quotasByWorkspace, workspace, () => new Map<string, QuotaLimits>()).set(limits.key, limits);
-    // A new or re-scoped quota needs its usage from scratch: one pass over its own workspace only.
+    const quotas = this.indexOf(this.quotasByWorkspace, workspace, () => new Map<string, QuotaLimits>());
+    const previous = quotas.get(limits.key);
+    quotas.set(limits.key, limits);
+    this.quotaObjects.set(limits.key, quota);
+    // Limits and status changes keep the usage; only a new or re-scoped quota is recounted, and
+    // then with one pass over its own workspace.
+    if (previous && JSON.stringify(previous.scopeSelector) === JSON.stringify(limits.scopeSelector)) return;
     let used = NOTHING;
     for (const key of this.placementsByWorkspace.get(workspace) ?? []) {
       const entry = this.placements.get(key);
@@ -185,6 +196,7 @@ export class TrackedState implements StateView {
   deleteQuota(key: string): void {
     const workspace = key.slice(0, key.lastIndexOf('/'));
     this.quotasByWorkspace.get(workspace)?.delete(key);
+    this.quotaObjects.delete(key);
     this.usedByQuota.delete(key);
   }
 
