@@ -25,7 +25,7 @@ export default tseslint.config(
       'max-depth': ['error', 3],
       'max-params': ['error', 4],
       '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
     },
   },
   layer(['src/quantity/**'], ['**/api/**', '**/core/**', '**/tracker/**', '**/webhook/**', '**/ops/**', '**/cli/**', 'node:*']),
