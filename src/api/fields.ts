@@ -1,8 +1,19 @@
 import { z } from 'zod';
 import { isNegative, parseQuantity, type Quantity, type ResourceList } from '../quantity/index.js';
 
-/** A Kubernetes quantity written as a string or a number, parsed exactly; negative values refused. */
+/**
+ * A Kubernetes quantity written as a string or an integer, parsed exactly; negative values refused.
+ *
+ * The CRDs declare quantities `x-kubernetes-int-or-string`, so the API server refuses a fractional
+ * JSON number (`cpu: 1.5`) and such an object never reaches the service. The same rule here keeps
+ * the two layers agreeing, and keeps every quantity exact: a float has lost the text it was written
+ * as (`1.10` arrives as 1.1), a string has not.
+ */
 export const quantityField = z.union([z.string(), z.number()]).transform((input, ctx): Quantity => {
+  if (typeof input === 'number' && !Number.isInteger(input)) {
+    ctx.addIssue({ code: 'custom', message: `invalid quantity ${input}: a fractional quantity must be a string (${JSON.stringify(String(input))})` });
+    return z.NEVER;
+  }
   const parsed = parseQuantity(input);
   if (!parsed.ok) {
     ctx.addIssue({ code: 'custom', message: parsed.reason });
@@ -21,27 +32,56 @@ export const resourceListField = z
   .transform((list): ResourceList => Object.freeze(list));
 
 const DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
-const UNIT_MS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_NS: Readonly<Record<string, bigint>> = {
+  ns: 1n,
+  us: 1_000n,
+  µs: 1_000n,
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+};
+/** Go's time.Duration is an int64 of nanoseconds; ParseDuration refuses anything longer. */
+const MAX_DURATION_NS = 2n ** 63n - 1n;
+/** The CRD's maxLength for heartbeatInterval. */
+const MAX_DURATION_LENGTH = 64;
 
-/** Parses a Go duration (`20s`, `1m30s`, `1h`) into milliseconds. */
-export function durationMs(text: string): number | undefined {
+/**
+ * Parses a Go duration (`20s`, `1m30s`, `1.5h`) into whole nanoseconds the way Go's
+ * `time.ParseDuration` does (and so the API server's CEL `duration()`): each component's fraction is
+ * truncated to a nanosecond, so `0.5ns` is 0. Undefined when malformed or beyond int64.
+ */
+export function durationNs(text: string): bigint | undefined {
   if (!DURATION.test(text)) return undefined;
-  let total = 0;
-  for (const [, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) {
-    total += Number(amount) * (UNIT_MS[unit ?? 's'] ?? 0);
+  let total = 0n;
+  for (const [, whole = '0', fraction = '', unit = 's'] of text.matchAll(/(\d+)(?:\.(\d+))?(ns|us|µs|ms|s|m|h)/g)) {
+    const scale = UNIT_NS[unit] ?? 0n;
+    total += BigInt(whole) * scale + (BigInt(`0${fraction}`) * scale) / 10n ** BigInt(fraction.length);
   }
-  return total;
+  return total > MAX_DURATION_NS ? undefined : total;
 }
 
-/** A Go duration string, kept as written and parsed to milliseconds alongside. */
-export const durationField = z.string().transform((text, ctx) => {
-  const ms = durationMs(text);
-  if (ms === undefined || ms <= 0) {
-    ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(text)}: expected a positive Go duration such as 20s, 1m30s` });
-    return z.NEVER;
-  }
-  return { text, ms };
-});
+/** Parses a Go duration (`20s`, `1m30s`, `1h`) into milliseconds (from {@link durationNs}). */
+export function durationMs(text: string): number | undefined {
+  const ns = durationNs(text);
+  return ns === undefined ? undefined : Number(ns) / 1e6;
+}
+
+/**
+ * A Go duration string, kept as written and parsed to milliseconds alongside. Zero is refused as the
+ * CRD's CEL rule refuses it (`duration(self) > duration('0s')`), after Go's truncation: `0.1ns` is 0.
+ */
+export const durationField = z
+  .string()
+  .max(MAX_DURATION_LENGTH)
+  .transform((text, ctx) => {
+    const ns = durationNs(text);
+    if (ns === undefined || ns <= 0n) {
+      ctx.addIssue({ code: 'custom', message: `invalid duration ${JSON.stringify(text)}: expected a positive Go duration such as 20s, 1m30s` });
+      return z.NEVER;
+    }
+    return { text, ms: Number(ns) / 1e6 };
+  });
 
 export type Duration = z.output<typeof durationField>;
 
@@ -64,14 +104,39 @@ export const objectMetaField = z.object({
 
 export type ObjectMeta = z.output<typeof objectMetaField>;
 
-/** metav1.Condition. */
+const CONDITION_TYPE = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$/;
+const CONDITION_REASON = /^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/;
+
+/**
+ * metav1.Condition, with the rules the CRDs copy from it (as controller-gen writes them): type,
+ * status, reason, message and lastTransitionTime are all required; `kubectl wait` and every
+ * controller reading conditions rely on them.
+ */
 export const conditionField = z.object({
-  type: z.string().min(1),
+  type: z.string().min(1).max(316).regex(CONDITION_TYPE, 'must be a condition type such as Ready or example.com/Ready'),
   status: z.enum(['True', 'False', 'Unknown']),
-  reason: z.string().default(''),
-  message: z.string().default(''),
-  lastTransitionTime: timestampField.optional(),
-  observedGeneration: z.number().int().optional(),
+  reason: z.string().min(1).max(1024).regex(CONDITION_REASON, 'must be a CamelCase reason such as QuotaExceeded'),
+  message: z.string().max(32_768),
+  lastTransitionTime: timestampField,
+  observedGeneration: z.number().int().min(0).optional(),
 });
+
+/**
+ * Refuses a second item with the same key, as the API server does for `x-kubernetes-list-type: map`
+ * (and `set`): the issue names the later item, `spec.targetClusters[1]: Duplicate value`.
+ */
+export function uniqueBy<T>(keyOf: (item: T) => unknown, what: string) {
+  return (items: readonly T[], ctx: z.RefinementCtx): void => {
+    const seen = new Set<unknown>();
+    items.forEach((item, i) => {
+      const key = keyOf(item);
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i], message: `Duplicate value: ${what} ${JSON.stringify(key)} appears more than once` });
+      seen.add(key);
+    });
+  };
+}
+
+/** A list of conditions, at most one per type. */
+export const conditionsField = z.array(conditionField).superRefine(uniqueBy((c) => c.type, 'condition type')).default([]);
 
 export type Condition = z.output<typeof conditionField>;

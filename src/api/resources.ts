@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { mustParse, type ResourceList } from '../quantity/index.js';
-import { conditionField, durationField, objectMetaField, resourceListField, timestampField } from './fields.js';
+import { conditionsField, durationField, objectMetaField, resourceListField, timestampField, uniqueBy } from './fields.js';
 
 export const GROUP = 'tmc.kcp.io';
 export const VERSION = 'v1alpha1';
@@ -37,7 +37,10 @@ export const workloadPlacementSchema = z.object({
       resourceRequirements: resourceListField
         .optional()
         .transform((given): ResourceList => Object.freeze({ ...DEFAULT_REQUIREMENTS, ...given })),
-      targetClusters: z.array(z.object({ name: z.string().min(1) })).default([]),
+      targetClusters: z
+        .array(z.object({ name: z.string().min(1) }))
+        .superRefine(uniqueBy((cluster) => cluster.name, 'cluster'))
+        .default([]),
       priority: z.number().int().default(0),
       conflictStrategy: z.enum(conflictStrategies).default('UseNewest'),
     })
@@ -45,10 +48,16 @@ export const workloadPlacementSchema = z.object({
   status: z
     .object({
       phase: z.enum(['Pending', 'Placed', 'Evicted']).optional(),
-      selectedClusters: z.array(z.string().min(1)).default([]),
-      clusterStatuses: z.array(clusterStatusField).default([]),
+      selectedClusters: z
+        .array(z.string().min(1))
+        .superRefine(uniqueBy((cluster) => cluster, 'cluster'))
+        .default([]),
+      clusterStatuses: z
+        .array(clusterStatusField)
+        .superRefine(uniqueBy((entry) => entry.cluster, 'cluster'))
+        .default([]),
       aggregatedStatus: z.record(z.string(), z.unknown()).optional(),
-      conditions: z.array(conditionField).default([]),
+      conditions: conditionsField,
     })
     .prefault({}),
 });
@@ -72,7 +81,7 @@ export const syncTargetSchema = z.object({
       used: resourceListField.optional(),
       nodeSummary: z.object({ total: z.number().int().min(0), ready: z.number().int().min(0) }).optional(),
       lastHeartbeatTime: timestampField.optional(),
-      conditions: z.array(conditionField).default([]),
+      conditions: conditionsField,
     })
     .prefault({})
     // allocatable defaults to capacity (SPEC §2)
@@ -125,7 +134,7 @@ export const workspaceQuotaSchema = z.object({
       /** `<used>/<hard>` per resource, for the printer columns. */
       summary: z.record(z.string(), z.string()).optional(),
       phase: z.enum(['Active', 'Exceeded']).optional(),
-      conditions: z.array(conditionField).default([]),
+      conditions: conditionsField,
     })
     .prefault({}),
 });

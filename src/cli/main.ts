@@ -5,6 +5,7 @@ import { InputError } from './load.js';
 const USAGE = `usage: placement-quota <command> [options]
 
 commands:
+  serve   run the admission webhook (config: --config <file>, PLACEMENT_QUOTA_* environment variables)
   check   decide a WorkloadPlacement offline, as the webhook would
           -f, --filename <file|dir>  state: SyncTargets, WorkspaceQuotas, WorkloadPlacements (repeatable)
           --review <file>            the WorkloadPlacement under review (a CREATE)
@@ -48,24 +49,33 @@ async function check(args: string[]): Promise<number> {
   return result.exitCode;
 }
 
+const commands: Readonly<Record<string, (args: string[]) => Promise<number>>> = {
+  check,
+  // Loaded on demand: `check` should not pay for the Kubernetes client and the server stack.
+  serve: async (args) => (await import('./serve.js')).serve(args),
+};
+
+/** Bad input and bad configuration end with exit 2 and a one-line message; anything else is a bug. */
+async function isBadInput(error: unknown): Promise<boolean> {
+  if (error instanceof InputError) return true;
+  if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) return true;
+  const { ConfigError } = await import('../ops/config.js');
+  return error instanceof ConfigError;
+}
+
 /** Runs the command line; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help') {
+    process.stdout.write(`${USAGE}\n`);
+    return name === undefined ? 2 : 0;
+  }
   try {
-    switch (command) {
-      case 'check':
-        return await check(rest);
-      case undefined:
-      case 'help':
-      case '--help':
-        process.stdout.write(`${USAGE}\n`);
-        return command === undefined ? 2 : 0;
-      default:
-        return usageError(`unknown command ${JSON.stringify(command)}`);
-    }
+    const command = commands[name];
+    if (!command) return usageError(`unknown command ${JSON.stringify(name)}`);
+    return await command(rest);
   } catch (error) {
-    const bad = error instanceof InputError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    if (!bad) throw error;
+    if (!(await isBadInput(error))) throw error;
     process.stderr.write(`error: ${(error as Error).message}\n`);
     return 2;
   }

@@ -135,11 +135,17 @@ export class TrackedState implements StateView {
     }
   }
 
-  /** Makes one kind hold exactly these objects (after a relist): upserts them, deletes the rest. */
-  replaceKind(kind: TrackedKind, objects: readonly TrackedObject[]): void {
+  /**
+   * Makes one kind hold exactly these objects (after a relist): upserts them, deletes the rest, except
+   * the keys in `keep` (objects listed but unreadable: the tracker keeps their last good version).
+   * Returns the keys it deleted.
+   */
+  replaceKind(kind: TrackedKind, objects: readonly TrackedObject[], keep: ReadonlySet<string> = new Set()): string[] {
     const listed = new Set(objects.map(trackedKey));
-    for (const key of this.keys(kind)) if (!listed.has(key)) this.delete(kind, key);
+    const deleted = this.keys(kind).filter((key) => !listed.has(key) && !keep.has(key));
+    for (const key of deleted) this.delete(kind, key);
     for (const tracked of objects) this.upsert(tracked);
+    return deleted;
   }
 
   upsertSyncTarget(target: SyncTarget): void {

@@ -71,7 +71,15 @@ export function aSyncTarget(name: string, options: SyncTargetOptions = {}): Mani
       capacity: options.capacity ?? { cpu: '8', memory: '16Gi', storage: '100Gi' },
       ...(options.allocatable ? { allocatable: options.allocatable } : {}),
       ...(heartbeatAgoMs === null ? {} : { lastHeartbeatTime: ago(heartbeatAgoMs) }),
-      conditions: [{ type: 'Ready', status: options.ready === false ? 'False' : 'True', reason: options.ready === false ? 'SyncerDown' : 'Ready' }],
+      conditions: [
+        {
+          type: 'Ready',
+          status: options.ready === false ? 'False' : 'True',
+          reason: options.ready === false ? 'SyncerDown' : 'Ready',
+          message: '',
+          lastTransitionTime: ago(3_600_000),
+        },
+      ],
     },
   };
 }

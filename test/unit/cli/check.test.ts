@@ -128,6 +128,9 @@ describe('check on bad input names the file and the field', () => {
   });
 });
 
+/** A fresh node process on a loaded CI machine can take seconds to start. */
+const SPAWN_TIMEOUT_MS = 30_000;
+
 describe('bin/placement-quota', () => {
   const run = promisify(execFile);
   const cli = (...args: string[]) => run('bin/placement-quota', args).then(
@@ -142,16 +145,21 @@ describe('bin/placement-quota', () => {
     const result = await cli('check', '-f', `${examples}/state`, '--review', `${examples}/${review}`, '--now', NOW);
     expect(result.code).toBe(code);
     expect(result.stdout).toMatch(stdout);
-  });
+  }, SPAWN_TIMEOUT_MS);
 
   it('exits 2 with a message on bad input', async () => {
     const result = await cli('check', '-f', `${examples}/state`, '--review', `${examples}/review-allowed.yaml`, '--now', 'yesterday');
     expect(result).toEqual({ code: 2, stdout: '', stderr: 'error: --now: not an RFC 3339 time: "yesterday"\n' });
-  });
+  }, SPAWN_TIMEOUT_MS);
 
   it('exits 2 on an unknown option', async () => {
     const result = await cli('check', '--reveiw', 'x');
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/Unknown option '--reveiw'/);
-  });
+  }, SPAWN_TIMEOUT_MS);
+
+  it('exits 2 naming the key of an invalid configuration', async () => {
+    const result = await run('bin/placement-quota', ['serve'], { env: { ...process.env, PLACEMENT_QUOTA_PORT: '99999' } }).catch((error: { code: number; stderr: string }) => error);
+    expect(result).toMatchObject({ code: 2, stderr: 'error: invalid configuration: port (from PLACEMENT_QUOTA_PORT): Too big: expected number to be <=65535\n' });
+  }, SPAWN_TIMEOUT_MS);
 });

@@ -1,13 +1,20 @@
 import { describe, expect, it } from '@jest/globals';
 import { desiredQuotaStatus, quotaStatusCurrent } from '../../../src/core/quota-status.js';
-import { mustParse } from '../../../src/quantity/index.js';
+import { mustParse, type ResourceList } from '../../../src/quantity/index.js';
 import { aQuota, quota } from '../../builders/objects.js';
 
 const T0 = '2026-11-23T12:00:00.000Z';
 const T1 = '2026-11-23T12:05:00.000Z';
 
+interface Row {
+  name: string;
+  hard: Record<string, string>;
+  charged: ResourceList;
+  expected: unknown;
+}
+
 describe('desiredQuotaStatus', () => {
-  it.each([
+  it.each<Row>([
     {
       name: 'within limits',
       hard: { cpu: '10', memory: '40Gi', placements: '20' },

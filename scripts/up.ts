@@ -1,0 +1,105 @@
+/**
+ * `npm run up [-- --replicas N]`: a real kube-apiserver + etcd on loopback, the CRDs and RBAC, the
+ * webhook (`placement-quota serve`, N replicas) registered through a ValidatingWebhookConfiguration,
+ * a small demo, and a rejection as kubectl prints it. Everything keeps running until `npm run down`.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { writeCertificates } from './lib/certs.js';
+import { controlPlaneStatus, ensureBinaries, readState, startControlPlane } from './lib/control-plane.js';
+import { demoClusters, demoPlacements, demoQuota, DEMO_NAMESPACE, rejectedPlacement, syncTarget, syncTargetStatus } from './lib/demo.js';
+import { VALIDATE_PATH, webhookConfiguration } from './lib/webhook-registration.js';
+import { startWebhooks, waitReady } from './lib/webhook-processes.js';
+
+const RUN_DIR = path.resolve('.run');
+const started = Date.now();
+const say = (line: string): void => void process.stderr.write(`[up +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
+
+function kubectl(kubeconfig: string, args: string[], input?: string): { code: number; stdout: string; stderr: string } {
+  const result = spawnSync('kubectl', [`--kubeconfig=${kubeconfig}`, ...args], { input: input ?? '', encoding: 'utf8' });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+function must(kubeconfig: string, args: string[], input?: string): string {
+  const result = kubectl(kubeconfig, args, input);
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed:\n${result.stderr}`);
+  return result.stdout;
+}
+
+const asInput = (objects: readonly object[]): string => objects.map((o) => JSON.stringify(o)).join('\n');
+
+async function controlPlane(): Promise<{ admin: string; service: string }> {
+  const dir = path.join(RUN_DIR, 'control-plane');
+  if (existsSync(path.join(dir, 'state.json')) && (await controlPlaneStatus(dir)).ready) {
+    say('control plane already running');
+  } else {
+    say('control plane: building or reusing etcd and kube-apiserver binaries…');
+    await ensureBinaries(say);
+    say('control plane: starting etcd and kube-apiserver on 127.0.0.1…');
+    await startControlPlane({ dir, log: say, reapWithParent: false });
+  }
+  const state = readState(dir);
+  return { admin: state.adminKubeconfig, service: state.serviceKubeconfig };
+}
+
+function install(admin: string): void {
+  say('installing CRDs, namespace, service account and RBAC…');
+  const files = ['crds/workloadplacements.yaml', 'crds/synctargets.yaml', 'crds/workspacequotas.yaml', 'namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml'];
+  const args = files.flatMap((file) => ['-f', path.join('manifests', file)]);
+  must(admin, ['apply', ...args]);
+  must(admin, ['wait', '--for=condition=Established', '--timeout=60s', ...args.slice(0, 6)]);
+}
+
+function applyDemo(admin: string): void {
+  say('applying the demo: 3 clusters, quota team-a/compute, 2 placements…');
+  must(admin, ['apply', '-f', '-'], asInput([...demoClusters.map(syncTarget), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: DEMO_NAMESPACE } }, demoQuota]));
+  const now = new Date();
+  for (const cluster of demoClusters) {
+    must(admin, ['patch', 'synctarget', cluster.name, '--subresource=status', '--type=merge', '-p', JSON.stringify(syncTargetStatus(cluster, now))]);
+  }
+  must(admin, ['apply', '-f', '-'], asInput(demoPlacements));
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { replicas: { type: 'string', default: '1' } }, strict: true });
+  const replicas = Number(values.replicas);
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new Error('--replicas must be 1..5');
+  const { admin, service } = await controlPlane();
+  install(admin);
+
+  const certDir = path.join(RUN_DIR, 'certs');
+  writeCertificates(certDir, {});
+  say(`starting ${replicas} webhook replica(s) (placement-quota serve)…`);
+  const webhooks = await startWebhooks({ dir: RUN_DIR, kubeconfig: service, certDir, replicas });
+  await waitReady(webhooks);
+  const url = `https://127.0.0.1:${webhooks.port}${VALIDATE_PATH}`;
+  must(admin, ['apply', '-f', '-'], JSON.stringify(webhookConfiguration(readFileSync(path.join(certDir, 'ca.crt'), 'utf8'), { url })));
+  say(`webhook registered: ${url}`);
+
+  applyDemo(admin);
+  say('trying a placement over quota and over us-east-1\'s memory:');
+  const rejected = kubectl(admin, ['apply', '-f', '-'], JSON.stringify(rejectedPlacement));
+  process.stdout.write(`\n$ kubectl apply -f web.yaml\n${rejected.stdout}${rejected.stderr}\n`);
+  process.stdout.write(`$ kubectl get wp -n ${DEMO_NAMESPACE}\n${must(admin, ['get', 'wp', '-n', DEMO_NAMESPACE])}\n`);
+  writeFileSync(path.join(RUN_DIR, 'kubeconfig.path'), `${admin}\n`);
+  process.stdout.write(
+    [
+      `Up in ${((Date.now() - started) / 1000).toFixed(1)}s. Webhook logs: ${webhooks.replicas.map((r) => r.log).join(', ')}`,
+      'Go on with kubectl:',
+      `  export KUBECONFIG=${admin}`,
+      'Stop everything with: npm run down',
+      '',
+    ].join('\n'),
+  );
+  return rejected.code === 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`up failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,99 @@
+/**
+ * Composition root: config → logger → tracker → webhook (+ quota status) → listen; signals.
+ * Nothing else in the service reads the environment or wires modules together.
+ */
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { TrackedKind, TrackedObject } from './api/resources.js';
+import { ReservationLedger } from './core/reservations.js';
+import { TrackedState } from './core/state.js';
+import { createQuotaStatusWriter, kubernetesQuotaStatusPatcher } from './enforcement/quota-status-writer.js';
+import type { ServiceConfig } from './ops/config.js';
+import type { Logger } from './ops/logger.js';
+import { loadTlsMaterial, watchTlsMaterial } from './ops/tls.js';
+import { createTracker } from './tracker/tracker.js';
+import { createRequestListener } from './webhook/app.js';
+import { createHttpsServer } from './webhook/https-server.js';
+import { createReviewer, type Readiness } from './webhook/reviewer.js';
+
+export interface RunningService {
+  /** The port it listens on (useful with `port: 0`). */
+  readonly port: number;
+  /** Graceful: stop accepting, finish in-flight reviews, stop watching. */
+  stop(): Promise<void>;
+}
+
+function loadKubeConfig(config: ServiceConfig): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
+  else kubeConfig.loadFromDefault();
+  return kubeConfig;
+}
+
+const workspaceOfKey = (key: string): string => key.slice(0, key.lastIndexOf('/'));
+
+/** Starts the service and resolves once it listens (the tracker keeps syncing in the background; /readyz tells). */
+export async function startService(config: ServiceConfig, log: Logger): Promise<RunningService> {
+  const kubeConfig = loadKubeConfig(config);
+  const state = new TrackedState();
+  const ledger = new ReservationLedger();
+  const tracker = createTracker({ kubeConfig, state, log: log.child({ component: 'tracker' }) });
+  const statusWriter = createQuotaStatusWriter({
+    state,
+    patch: kubernetesQuotaStatusPatcher(kubeConfig),
+    clock: Date.now,
+    log: log.child({ component: 'quota-status' }),
+  });
+  tracker.on('change', (kind: TrackedKind, key: string, object: TrackedObject | undefined) => {
+    if (kind === 'WorkloadPlacement') {
+      // The watch now shows this placement (or its deletion): its reservation has done its job.
+      ledger.settle(key, object?.kind === 'WorkloadPlacement' ? (object.object.metadata.generation ?? 1) : Infinity);
+      statusWriter.touchWorkspace(workspaceOfKey(key));
+    } else if (kind === 'WorkspaceQuota') statusWriter.touch(key);
+  });
+  tracker.on('ready', () => statusWriter.touchAll());
+
+  const readiness: Readiness = () => (tracker.ready() ? { ready: true } : { ready: false, why: 'the tracker has no complete view of the cluster yet' });
+  const review = createReviewer({
+    state,
+    ledger,
+    readiness,
+    config,
+    reservationTtlMs: config.reservationTtlSeconds * 1000,
+    clock: Date.now,
+    log: log.child({ component: 'admission' }),
+  });
+  const handler = createRequestListener({ review, readiness, bodyLimit: config.bodyLimitBytes, onError: (err) => log.error({ err }, 'admission route failed') });
+
+  const material = await loadTlsMaterial(config.tls.certFile, config.tls.keyFile);
+  const https = createHttpsServer({ material, handler, log: log.child({ component: 'https' }) });
+  const certWatcher = watchTlsMaterial({
+    certFile: config.tls.certFile,
+    keyFile: config.tls.keyFile,
+    current: material,
+    onChange: (next) => https.reload(next),
+    onError: (err) => log.warn({ err }, 'new TLS files are not usable yet; still serving the previous certificate'),
+    log: log.child({ component: 'tls' }),
+  });
+
+  https.server.listen(config.port, config.host);
+  await once(https.server, 'listening');
+  const { port } = https.server.address() as AddressInfo;
+  log.info({ port, host: config.host }, 'listening');
+
+  tracker.start().catch((err: unknown) => log.error({ err }, 'tracker failed to start'));
+  // Also repairs status drift nobody touched (a hand edit of status.used, a write that failed).
+  const resync = setInterval(() => statusWriter.touchAll(), 60_000).unref();
+
+  return {
+    port,
+    stop: async () => {
+      clearInterval(resync);
+      certWatcher.close();
+      await https.close(config.shutdownGraceSeconds * 1000);
+      statusWriter.stop();
+      await tracker.stop();
+    },
+  };
+}

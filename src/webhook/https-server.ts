@@ -1,0 +1,189 @@
+/**
+ * The HTTPS server the webhook listens on. It knows nothing of admission: the request listener (the
+ * express app) is injected, and so are the certificate and key (see `src/ops/tls.ts` for loading and
+ * watching them). What it owns is the connection behaviour the API server depends on: TLS 1.2+,
+ * certificate swaps without dropping connections, keep-alive that outlives the API server's idle
+ * timeout, bounded waits for slow clients, and a shutdown that lets in-flight reviews finish.
+ */
+import { X509Certificate } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import * as https from 'node:https';
+import type { Socket } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
+
+/** PEM certificate (chain) and key; `TlsMaterial` from `src/ops/tls.ts` fits. */
+export interface ServingMaterial {
+  cert: string;
+  key: string;
+}
+
+/** Connection limits, in milliseconds. */
+export interface ServerLimits {
+  /** How long an idle keep-alive connection is kept open. */
+  keepAliveTimeoutMs: number;
+  /** How long a client may take from the first byte of a request to the end of its headers. */
+  headersTimeoutMs: number;
+  /** How long a client may take to send a whole request (headers and body); must be >= headersTimeoutMs. */
+  requestTimeoutMs: number;
+  /** How long a client may take to complete the TLS handshake. */
+  handshakeTimeoutMs: number;
+}
+
+/**
+ * Why these values:
+ * - keepAliveTimeoutMs 120 s: kube-apiserver's HTTP/1.1 transport to webhooks keeps idle connections
+ *   for 90 s and reuses them. If the server closes first (Node's default is 5 s) the API server can
+ *   send a review on a connection that is being closed and gets a reset, which with
+ *   `failurePolicy: Fail` rejects a user's request. So the server must be the one that waits longer.
+ * - headersTimeoutMs 10 s, requestTimeoutMs 20 s: the API server sends a review in one write and gives
+ *   up on the webhook after `timeoutSeconds` (5 s here, 30 s at most), so a request still incomplete
+ *   after this long comes from a stalled or slow-loris client, not from the API server; a 3 MiB body
+ *   needs well under a second inside a cluster. Node (18+) starts both clocks at the first byte of each
+ *   request, not when a connection goes idle, so they do not shorten keep-alive reuse: an idle
+ *   connection is governed only by keepAliveTimeoutMs. (The old advice to set headersTimeout above
+ *   keepAliveTimeout dates from Node versions whose header clock ran during idle time; doing so here
+ *   would let a stalled client hold a connection for two minutes.)
+ * - handshakeTimeoutMs 10 s: a TCP connection that never finishes its handshake would otherwise be held
+ *   for Node's default 120 s.
+ * Node checks these deadlines on a timer, not per byte; the timer runs at a fifth of the shorter
+ * one, so a stalled client is cut off within 10-12 s (headers) or 20-24 s (body).
+ */
+export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = {
+  keepAliveTimeoutMs: 120_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 20_000,
+  handshakeTimeoutMs: 10_000,
+};
+
+/** What the server logs; a pino logger fits. */
+export interface HttpsServerLog {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+export interface HttpsServerOptions {
+  material: ServingMaterial;
+  /** The request listener, e.g. an express app. */
+  handler: RequestListener;
+  limits?: Partial<ServerLimits>;
+  log: HttpsServerLog;
+}
+
+export interface WebhookHttpsServer {
+  /** Not yet listening: call `server.listen(...)`. */
+  server: https.Server;
+  /** Serves new handshakes with this certificate; open connections keep theirs. Throws if the pair is unusable. */
+  reload(material: ServingMaterial): void;
+  /**
+   * Stops accepting, closes idle keep-alive connections at once, lets in-flight requests finish (their
+   * responses carry `Connection: close`), and closes whatever is left after `graceMs`.
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+/** The floor matters: the API server negotiates 1.2 or 1.3, and anything older is a misconfigured client. */
+const SECURE_OPTIONS: SecureContextOptions = { minVersion: 'TLSv1.2' };
+
+/** Creates the HTTPS server around `handler`; it does not listen. */
+export function createHttpsServer(options: HttpsServerOptions): WebhookHttpsServer {
+  const limits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
+  const { log } = options;
+  const connections = new ConnectionTracker();
+  const server = https.createServer(
+    {
+      ...SECURE_OPTIONS,
+      cert: options.material.cert,
+      key: options.material.key,
+      handshakeTimeout: limits.handshakeTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(10, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 5)),
+    },
+    (req, res) => connections.serve(req, res, options.handler),
+  );
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.on('connection', (socket: Socket) => connections.add(socket));
+  // Plain HTTP on this port, port scanners and probes that open and close a socket all land here; they
+  // say nothing about the service's health, so they are not errors. Node destroys the socket itself.
+  server.on('tlsClientError', (err: Error, socket: Socket) => {
+    log.debug({ err, remoteAddress: socket.remoteAddress }, 'TLS handshake failed');
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    reload(material) {
+      server.setSecureContext({ ...SECURE_OPTIONS, cert: material.cert, key: material.key });
+      const x509 = new X509Certificate(material.cert);
+      log.info({ fingerprint256: x509.fingerprint256, notAfter: new Date(x509.validTo).toISOString() }, 'serving certificate reloaded');
+    },
+    close(graceMs) {
+      closing ??= closeGracefully(server, connections, graceMs, log);
+      return closing;
+    },
+  };
+}
+
+function closeGracefully(server: https.Server, connections: ConnectionTracker, graceMs: number, log: HttpsServerLog): Promise<void> {
+  connections.startClosing();
+  log.info({ inFlight: connections.inFlight, graceMs }, 'closing the HTTPS server');
+  return new Promise((resolve) => {
+    const force = setTimeout(() => {
+      log.warn({ inFlight: connections.inFlight, sockets: connections.open }, 'grace period over; closing the remaining connections');
+      server.closeAllConnections();
+      connections.destroyAll();
+    }, graceMs);
+    // The callback runs once every connection is gone (or at once, with an error, if the server was not
+    // listening: nothing to wait for either way).
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    // server.close() already does this on Node 19+; said here because shutdown depends on it.
+    server.closeIdleConnections();
+  });
+}
+
+/** Knows every socket and every response in progress, so shutdown can finish the one and cut the other. */
+class ConnectionTracker {
+  private readonly sockets = new Set<Socket>();
+  private readonly responses = new Set<ServerResponse>();
+  private closing = false;
+
+  get inFlight(): number {
+    return this.responses.size;
+  }
+
+  get open(): number {
+    return this.sockets.size;
+  }
+
+  add(socket: Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  serve(req: IncomingMessage, res: ServerResponse, handler: RequestListener): void {
+    this.responses.add(res);
+    res.once('close', () => this.responses.delete(res));
+    if (this.closing) res.setHeader('Connection', 'close');
+    handler(req, res);
+  }
+
+  /**
+   * A response that still has to send its headers says `Connection: close`: the client then does not
+   * reuse the connection, and Node ends it once the response is flushed. A client that was told nothing
+   * could send its next request into a connection that is being closed.
+   */
+  startClosing(): void {
+    this.closing = true;
+    for (const res of this.responses) {
+      if (!res.headersSent) res.setHeader('Connection', 'close');
+    }
+  }
+
+  destroyAll(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+}

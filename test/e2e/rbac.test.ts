@@ -1,0 +1,191 @@
+/**
+ * manifests/rbac.yaml grants the service what it needs and nothing more, checked as the service's own
+ * identity (the service kubeconfig) against the real authorizer.
+ */
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { clusterInfo, deleteFreshNamespaces, freshNamespace, kubectl, type KubectlResult } from './support/cluster.js';
+
+jest.setTimeout(30_000);
+
+const manifests = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../manifests');
+const SERVICE_USER = 'system:serviceaccount:placement-quota-system:placement-quota-webhook';
+const SYSTEM_NS = 'placement-quota-system';
+
+let appNs = '';
+let otherNs = '';
+
+const asService = (args: string[]): Promise<KubectlResult> => kubectl(args, { kubeconfig: clusterInfo().serviceKubeconfig });
+
+function expectSuccess(res: KubectlResult): void {
+  expect(res.code === 0 ? 'exit 0' : `exit ${res.code}: ${res.stderr}`).toBe('exit 0');
+}
+
+function expectForbidden(res: KubectlResult, verb: string, resource: string): void {
+  expect(res.code === 0 ? `exit 0: ${res.stdout}` : res.stderr).toContain(`Forbidden`);
+  expect(res.stderr).toContain(`User "${SERVICE_USER}" cannot ${verb} resource "${resource}"`);
+}
+
+beforeAll(async () => {
+  // Only the identity and permission files: the CRDs are installed by the global setup, and the
+  // rest of the kustomization (Deployment, webhook) is not for this test.
+  const files = ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml'].flatMap((f) => ['-f', path.join(manifests, f)]);
+  expectSuccess(await kubectl(['apply', ...files]));
+  [appNs, otherNs] = await Promise.all([freshNamespace('rbac-app'), freshNamespace('rbac-other')]);
+});
+
+afterAll(deleteFreshNamespaces);
+
+it('the service kubeconfig authenticates as the service account', async () => {
+  const res = await asService(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}']);
+  expectSuccess(res);
+  expect(res.stdout).toBe(SERVICE_USER);
+});
+
+/** Where a question is asked: a placement namespace, all namespaces, the service's own, or another. */
+type Where = 'app' | 'all' | 'system' | 'kube-system' | 'cluster';
+type Question = [verb: string, resource: string, where: Where];
+
+const allowed: Question[] = [
+  ['list', 'workloadplacements.tmc.kcp.io', 'all'],
+  ['watch', 'workloadplacements.tmc.kcp.io', 'all'],
+  ['get', 'workloadplacements.tmc.kcp.io', 'app'],
+  ['list', 'synctargets.tmc.kcp.io', 'cluster'],
+  ['watch', 'synctargets.tmc.kcp.io', 'cluster'],
+  ['get', 'synctargets.tmc.kcp.io', 'cluster'],
+  ['list', 'workspacequotas.tmc.kcp.io', 'all'],
+  ['watch', 'workspacequotas.tmc.kcp.io', 'all'],
+  ['patch', 'workloadplacements.tmc.kcp.io/status', 'app'],
+  ['update', 'workloadplacements.tmc.kcp.io/status', 'app'],
+  ['get', 'workloadplacements.tmc.kcp.io/status', 'app'],
+  ['patch', 'workspacequotas.tmc.kcp.io/status', 'app'],
+  ['update', 'workspacequotas.tmc.kcp.io/status', 'app'],
+  ['get', 'leases.coordination.k8s.io', 'system'],
+  ['create', 'leases.coordination.k8s.io', 'system'],
+  ['update', 'leases.coordination.k8s.io', 'system'],
+  ['create', 'events', 'app'],
+  ['patch', 'events', 'app'],
+  ['create', 'events.events.k8s.io', 'app'],
+  ['patch', 'events.events.k8s.io', 'app'],
+];
+
+const denied: Question[] = [
+  ['create', 'workloadplacements.tmc.kcp.io', 'app'],
+  ['delete', 'workloadplacements.tmc.kcp.io', 'app'],
+  ['deletecollection', 'workloadplacements.tmc.kcp.io', 'app'],
+  ['update', 'workloadplacements.tmc.kcp.io', 'app'],
+  ['patch', 'workloadplacements.tmc.kcp.io', 'app'],
+  ['create', 'synctargets.tmc.kcp.io', 'cluster'],
+  ['delete', 'synctargets.tmc.kcp.io', 'cluster'],
+  ['patch', 'synctargets.tmc.kcp.io/status', 'cluster'],
+  ['create', 'workspacequotas.tmc.kcp.io', 'app'],
+  ['update', 'workspacequotas.tmc.kcp.io', 'app'],
+  ['delete', 'workspacequotas.tmc.kcp.io', 'app'],
+  ['get', 'secrets', 'system'],
+  ['get', 'secrets', 'app'],
+  ['list', 'secrets', 'all'],
+  ['update', 'leases.coordination.k8s.io', 'app'],
+  ['create', 'leases.coordination.k8s.io', 'kube-system'],
+  ['delete', 'leases.coordination.k8s.io', 'system'],
+  ['list', 'events', 'app'],
+  ['delete', 'events', 'app'],
+  ['get', 'configmaps', 'system'],
+  ['create', 'pods', 'app'],
+  ['update', 'customresourcedefinitions.apiextensions.k8s.io', 'cluster'],
+  ['create', 'validatingwebhookconfigurations.admissionregistration.k8s.io', 'cluster'],
+  ['bind', 'clusterroles.rbac.authorization.k8s.io', 'cluster'],
+];
+
+function whereArgs(where: Where): string[] {
+  switch (where) {
+    case 'app':
+      return ['-n', appNs];
+    case 'all':
+      return ['--all-namespaces'];
+    case 'system':
+      return ['-n', SYSTEM_NS];
+    case 'kube-system':
+      return ['-n', 'kube-system'];
+    case 'cluster':
+      return [];
+  }
+}
+
+/** `kubectl auth can-i` as the service: prints yes/no and exits 0/1. */
+async function canI(verb: string, resource: string, where: Where): Promise<{ answer: string; code: number }> {
+  const [plural = resource, sub] = resource.split('/');
+  const res = await asService(['auth', 'can-i', verb, plural, ...(sub ? [`--subresource=${sub}`] : []), ...whereArgs(where)]);
+  return { answer: res.stdout.trim(), code: res.code };
+}
+
+describe('kubectl auth can-i, as the service', () => {
+  it.each(allowed)('yes: %s %s (%s)', async (verb, resource, where) => {
+    expect(await canI(verb, resource, where)).toEqual({ answer: 'yes', code: 0 });
+  });
+
+  it.each(denied)('no: %s %s (%s)', async (verb, resource, where) => {
+    expect(await canI(verb, resource, where)).toEqual({ answer: 'no', code: 1 });
+  });
+});
+
+describe('real calls, as the service', () => {
+  const name = 'rbac-probe';
+
+  beforeAll(async () => {
+    const placement = {
+      apiVersion: 'tmc.kcp.io/v1alpha1',
+      kind: 'WorkloadPlacement',
+      metadata: { name, namespace: appNs },
+      spec: { targetClusters: [{ name: 'us-east-1' }] },
+    };
+    expectSuccess(await kubectl(['apply', '-f', '-'], { input: JSON.stringify(placement) }));
+  });
+
+  it('lists placements in every namespace', async () => {
+    const res = await asService(['get', 'workloadplacements.tmc.kcp.io', '--all-namespaces', '-o', 'name']);
+    expectSuccess(res);
+    expect(res.stdout.split('\n')).toContain(`workloadplacement.tmc.kcp.io/${name}`);
+  });
+
+  it('patches a placement status', async () => {
+    const res = await asService([
+      'patch', 'workloadplacements.tmc.kcp.io', name, '-n', appNs,
+      '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"Placed"}}',
+    ]);
+    expectSuccess(res);
+    const phase = await kubectl(['get', 'workloadplacements.tmc.kcp.io', name, '-n', appNs, '-o', 'jsonpath={.status.phase}']);
+    expect(phase.stdout).toBe('Placed');
+  });
+
+  it('cannot delete a placement, and the placement stays', async () => {
+    const res = await asService(['delete', 'workloadplacements.tmc.kcp.io', name, '-n', appNs, '--wait=false']);
+    expectForbidden(res, 'delete', 'workloadplacements');
+    expectSuccess(await kubectl(['get', 'workloadplacements.tmc.kcp.io', name, '-n', appNs]));
+  });
+
+  it('cannot change a placement spec', async () => {
+    const res = await asService(['patch', 'workloadplacements.tmc.kcp.io', name, '-n', appNs, '--type=merge', '-p', '{"spec":{"priority":100}}']);
+    expectForbidden(res, 'patch', 'workloadplacements');
+  });
+
+  it('cannot read secrets', async () => {
+    const res = await asService(['get', 'secrets', '-n', SYSTEM_NS]);
+    expectForbidden(res, 'list', 'secrets');
+  });
+
+  it('creates a lease in its own namespace, and in no other', async () => {
+    const lease = (namespace: string): string =>
+      JSON.stringify({
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: `rbac-probe-${randomBytes(4).toString('hex')}`, namespace },
+        spec: { holderIdentity: 'rbac-test', leaseDurationSeconds: 15 },
+      });
+    const serviceKubeconfig = clusterInfo().serviceKubeconfig;
+    expectSuccess(await kubectl(['create', '-f', '-'], { input: lease(SYSTEM_NS), kubeconfig: serviceKubeconfig }));
+    const elsewhere = await kubectl(['create', '-f', '-'], { input: lease(otherNs), kubeconfig: serviceKubeconfig });
+    expectForbidden(elsewhere, 'create', 'leases');
+  });
+});

@@ -1,0 +1,68 @@
+/**
+ * One webhook deployment per e2e test file: `placement-quota serve` replicas as real processes, with
+ * the service identity's kubeconfig, registered through a ValidatingWebhookConfiguration that only
+ * covers this file's namespaces (so files running at the same time do not see each other's webhook).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { writeCertificates } from '../../../scripts/lib/certs.js';
+import { VALIDATE_PATH, webhookConfiguration } from '../../../scripts/lib/webhook-registration.js';
+import { startWebhooks, stopWebhooks, waitReady, type WebhookSet } from '../../../scripts/lib/webhook-processes.js';
+import { clusterInfo, kubectl, type KubectlResult } from './cluster.js';
+
+export interface TestWebhook {
+  readonly set: WebhookSet;
+  readonly label: Record<string, string>;
+  /** Labels a namespace so that this webhook reviews its placements. */
+  cover(namespace: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function must(args: string[], input?: string): Promise<KubectlResult> {
+  const result = await kubectl(args, input === undefined ? {} : { input });
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${result.stderr}`);
+  return result;
+}
+
+/** The service's namespace, identity and least-privilege RBAC, as `manifests/` defines them. */
+export async function installRbac(): Promise<void> {
+  await must(['apply', '-f', 'manifests/namespace.yaml', '-f', 'manifests/serviceaccount.yaml', '-f', 'manifests/rbac.yaml']);
+}
+
+export async function startTestWebhook(name: string, options: { replicas?: number; env?: Record<string, string> } = {}): Promise<TestWebhook> {
+  await installRbac();
+  const dir = mkdtempSync(path.join(tmpdir(), `webhook-${name}-`));
+  const certDir = path.join(dir, 'certs');
+  writeCertificates(certDir, {});
+  const set = await startWebhooks({ dir, kubeconfig: clusterInfo().serviceKubeconfig, certDir, replicas: options.replicas ?? 1, env: options.env ?? {} });
+  await waitReady(set);
+  const label = { 'placement-quota.e2e/webhook': name };
+  const registration = webhookConfiguration(readFileSync(path.join(certDir, 'ca.crt'), 'utf8'), { url: `https://127.0.0.1:${set.port}${VALIDATE_PATH}` }, { name: `e2e-${name}`, namespaceLabels: label });
+  await must(['apply', '-f', '-'], JSON.stringify(registration));
+  return {
+    set,
+    label,
+    cover: async (namespace) => {
+      await must(['label', 'namespace', namespace, `placement-quota.e2e/webhook=${name}`, '--overwrite']);
+    },
+    stop: async () => {
+      await kubectl(['delete', 'validatingwebhookconfiguration', `e2e-${name}`, '--ignore-not-found']);
+      await stopWebhooks(dir);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Retries an assertion until it passes or the time is up (watch-driven state settles in milliseconds). */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
