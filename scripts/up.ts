@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
 import { writeCertificates } from './lib/certs.js';
 import { controlPlaneStatus, ensureBinaries, readState, startControlPlane } from './lib/control-plane.js';
 import { demoClusters, demoPlacements, demoQuota, DEMO_NAMESPACE, rejectedPlacement, syncTarget, syncTargetStatus } from './lib/demo.js';
@@ -80,9 +81,13 @@ async function main(): Promise<number> {
 
   applyDemo(admin);
   say('trying a placement over quota and over us-east-1\'s memory:');
-  const rejected = kubectl(admin, ['apply', '-f', '-'], JSON.stringify(rejectedPlacement));
-  process.stdout.write(`\n$ kubectl apply -f web.yaml\n${rejected.stdout}${rejected.stderr}\n`);
-  process.stdout.write(`$ kubectl get wp -n ${DEMO_NAMESPACE}\n${must(admin, ['get', 'wp', '-n', DEMO_NAMESPACE])}\n`);
+  const webYaml = path.join(RUN_DIR, 'web.yaml');
+  writeFileSync(webYaml, stringify(rejectedPlacement));
+  const rejected = kubectl(admin, ['apply', '-f', webYaml]);
+  process.stdout.write(`\n$ kubectl apply -f ${path.relative(process.cwd(), webYaml)}\n${rejected.stdout}${rejected.stderr}\n`);
+  for (const kind of ['wp', 'wq']) {
+    process.stdout.write(`$ kubectl get ${kind} -n ${DEMO_NAMESPACE}\n${must(admin, ['get', kind, '-n', DEMO_NAMESPACE])}\n`);
+  }
   writeFileSync(path.join(RUN_DIR, 'kubeconfig.path'), `${admin}\n`);
   process.stdout.write(
     [

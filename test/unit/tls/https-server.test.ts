@@ -9,9 +9,9 @@ import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as tls from 'node:tls';
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { pino } from 'pino';
-import { makeCertificates, writeCertificates, writeFileAtomic, type WrittenCertificates } from '../../../scripts/lib/certs.js';
+import { makeCertificates, writeCertificates, writeFileAtomic, type CertificateSet } from '../../../scripts/lib/certs.js';
 import { loadTlsMaterial, watchTlsMaterial, type TlsMaterial, type TlsMaterialError, type TlsWatcher } from '../../../src/ops/tls.js';
 import { createHttpsServer, type HttpsServerLog, type ServerLimits, type WebhookHttpsServer } from '../../../src/webhook/https-server.js';
 
@@ -100,8 +100,20 @@ async function handshakeError(port: number, options: tls.ConnectionOptions): Pro
   throw new Error('the handshake succeeded');
 }
 
+// Real sockets, real files and RSA keys: a generous limit for a loaded machine. Nothing here asserts speed.
+jest.setTimeout(30_000);
+
+/** Made once: RSA key generation is the slow part of these tests. */
+let certs: CertificateSet;
+let other: CertificateSet;
+let sameCa: CertificateSet;
+beforeAll(() => {
+  certs = makeCertificates();
+  other = makeCertificates();
+  sameCa = makeCertificates({ ca: { cert: certs.caCert, key: certs.caKey } });
+});
+
 let dir: string;
-let certs: WrittenCertificates;
 let material: TlsMaterial;
 let webhook: WebhookHttpsServer | undefined;
 let watcher: TlsWatcher | undefined;
@@ -110,7 +122,10 @@ const sockets: net.Socket[] = [];
 
 beforeEach(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pq-https-'));
-  certs = writeCertificates(dir);
+  writeFileAtomic(path.join(dir, 'ca.crt'), certs.caCert, 0o644);
+  writeFileAtomic(path.join(dir, 'ca.key'), certs.caKey, 0o600);
+  writeFileAtomic(path.join(dir, 'tls.key'), certs.key, 0o600);
+  writeFileAtomic(path.join(dir, 'tls.crt'), certs.cert, 0o644);
   material = await loadTlsMaterial(path.join(dir, 'tls.crt'), path.join(dir, 'tls.key'));
 });
 
@@ -174,7 +189,7 @@ describe('TLS', () => {
 
   it('fails verification for a client that trusts another CA', async () => {
     const { port } = await start();
-    const err = await handshakeError(port, { ca: makeCertificates().caCert, servername: 'localhost' });
+    const err = await handshakeError(port, { ca: other.caCert, servername: 'localhost' });
     expect(err.code).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
   });
 
@@ -184,7 +199,7 @@ describe('TLS', () => {
     const old: tls.ConnectionOptions = { ca: certs.caCert, servername: 'localhost', minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' };
     expect((await handshakeError(port, old)).code).toBe('ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
 
-    webhook.reload(makeCertificates({ ca: { cert: certs.caCert, key: certs.caKey } }));
+    webhook.reload(sameCa);
     expect((await handshakeError(port, old)).code).toBe('ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION');
     expect(track(await handshake(port, { ca: certs.caCert, servername: 'localhost', maxVersion: 'TLSv1.2' })).authorized).toBe(true);
   });
@@ -266,13 +281,12 @@ describe('certificate reload', () => {
       onError: (err) => events.emit('failed', err),
     });
 
-    writeFileAtomic(material.keyFile, makeCertificates().key, 0o600);
+    writeFileAtomic(material.keyFile, other.key, 0o600);
     const [mismatch] = (await once(events, 'failed')) as [TlsMaterialError];
     expect(mismatch.code).toBe('TLS_KEY_MISMATCH');
 
-    const other = makeCertificates();
-    fs.writeFileSync(material.keyFile, other.key);
-    fs.writeFileSync(material.certFile, other.cert.slice(0, 300));
+    fs.writeFileSync(material.keyFile, sameCa.key);
+    fs.writeFileSync(material.certFile, sameCa.cert.slice(0, 300));
     const [halfWritten] = (await once(events, 'failed')) as [TlsMaterialError];
     expect(halfWritten.code).toBe('TLS_CERT_INVALID');
 
@@ -283,7 +297,7 @@ describe('certificate reload', () => {
 
   it('reload throws on an unusable pair and leaves the old one in place', async () => {
     const { port, webhook } = await start();
-    expect(() => webhook.reload({ cert: certs.cert, key: makeCertificates().key })).toThrow();
+    expect(() => webhook.reload({ cert: certs.cert, key: other.key })).toThrow();
     const socket = track(await handshake(port, { ca: certs.caCert, servername: 'localhost' }));
     expect(socket.getPeerCertificate().fingerprint256).toBe(material.fingerprint256);
   });

@@ -119,7 +119,7 @@ describe('watchTlsMaterial', () => {
   }
 
   it('reports new certificates written with rename (the inode changes)', async () => {
-    writeCertificates(dir);
+    writePair(a);
     const current = await loadTlsMaterial(certFile, keyFile);
     const { events } = watch({ current });
     const renewed = writeCertificates(dir, { newCa: true });
