@@ -78,20 +78,26 @@ export interface WrittenCertificates extends CertificateSet {
 /** Makes a serving certificate (and a CA, unless one is given) for the webhook. */
 export function makeCertificates(options: CertificateOptions = {}): CertificateSet {
   const now = options.now ?? new Date();
+  // Bad input fails before any key is generated (the slow part).
+  const names = altNames(options);
+  for (const [what, days] of [['days', options.days], ['caDays', options.caDays]] as const) {
+    if (days !== undefined && (!Number.isInteger(days) || days < 1)) throw new Error(`${what} must be a whole number >= 1, got ${days}`);
+  }
   const ca = options.ca ? parseCa(options.ca) : newCa(now, options.caDays ?? DEFAULT_CA_DAYS);
+  const notAfter = servingNotAfter(now, options.days ?? DEFAULT_SERVING_DAYS, ca.cert);
   const keys = forge.pki.rsa.generateKeyPair({ bits: RSA_BITS, e: 0x10001 });
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serialNumber();
   cert.validity.notBefore = new Date(now.getTime() - CLOCK_SKEW_MS);
-  cert.validity.notAfter = servingNotAfter(now, options.days ?? DEFAULT_SERVING_DAYS, ca.cert);
+  cert.validity.notAfter = notAfter;
   cert.setSubject([{ name: 'commonName', value: 'placement-quota-webhook.placement-quota-system.svc' }]);
   cert.setIssuer(ca.cert.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: altNames(options) },
+    { name: 'subjectAltName', altNames: names },
     { name: 'subjectKeyIdentifier' },
     { name: 'authorityKeyIdentifier', keyIdentifier: ca.cert.generateSubjectKeyIdentifier().getBytes() },
   ]);
@@ -209,7 +215,6 @@ function readExistingCa(certFile: string, keyFile: string): PemPair | undefined 
 
 /** A serving cert outliving its CA would fail verification after the CA expires, so it stops there. */
 function servingNotAfter(now: Date, days: number, caCert: forge.pki.Certificate): Date {
-  if (!Number.isInteger(days) || days < 1) throw new Error(`days must be a whole number >= 1, got ${days}`);
   const caNotAfter = caCert.validity.notAfter;
   if (caNotAfter.getTime() - now.getTime() < DAY_MS) {
     throw new Error(`the CA expires at ${caNotAfter.toISOString()}; make a new one with --new-ca`);

@@ -2,9 +2,12 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import forge from 'node-forge';
 import { DEFAULT_DNS_NAMES, makeCertificates, writeCertificates, writeFileAtomic } from '../../../scripts/lib/certs.js';
+
+// RSA key generation takes up to a second each on a slow machine; nothing here asserts speed.
+jest.setTimeout(30_000);
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -19,6 +22,8 @@ describe('makeCertificates', () => {
   const set = makeCertificates({ now: NOW });
   const ca = new X509Certificate(set.caCert);
   const serving = new X509Certificate(set.cert);
+  /** Signing with the same CA saves a key generation per test. */
+  const sameCa = { cert: set.caCert, key: set.caKey };
 
   it('makes a self-signed CA that may sign certificates', () => {
     expect(ca.ca).toBe(true);
@@ -50,7 +55,7 @@ describe('makeCertificates', () => {
 
   it('adds the extra DNS names and IP addresses it is given, IPv6 too', () => {
     const extra = new X509Certificate(
-      makeCertificates({ now: NOW, dnsNames: ['webhook.example.test'], ipAddresses: ['10.0.0.7', '::1'] }).cert,
+      makeCertificates({ now: NOW, ca: sameCa, dnsNames: ['webhook.example.test'], ipAddresses: ['10.0.0.7', '::1'] }).cert,
     );
     expect(extra.checkHost('webhook.example.test')).toBe('webhook.example.test');
     expect(extra.checkHost('localhost')).toBe('localhost');
@@ -58,12 +63,17 @@ describe('makeCertificates', () => {
     expect(extra.checkIP('::1')).toBe('::1');
   });
 
-  it('refuses something that is not an IP address', () => {
-    expect(() => makeCertificates({ ipAddresses: ['10.0.0'] })).toThrow('not an IP address: 10.0.0');
+  it.each([
+    ['a malformed IP address', { ipAddresses: ['10.0.0'] }, 'not an IP address: 10.0.0'],
+    ['zero days', { days: 0 }, 'days must be a whole number >= 1, got 0'],
+    ['days that are not a number (--days x)', { days: Number.NaN }, 'days must be a whole number >= 1, got NaN'],
+    ['fractional CA days', { caDays: 1.5 }, 'caDays must be a whole number >= 1, got 1.5'],
+  ])('refuses %s before generating any key', (_what, options, message) => {
+    expect(() => makeCertificates(options)).toThrow(message);
   });
 
   it('backdates a little for clock skew and lasts the given days', () => {
-    const short = new X509Certificate(makeCertificates({ now: NOW, days: 30 }).cert);
+    const short = new X509Certificate(makeCertificates({ now: NOW, ca: sameCa, days: 30 }).cert);
     expect(new Date(short.validFrom).getTime()).toBeLessThan(NOW.getTime());
     expect(new Date(short.validTo).getTime()).toBe(NOW.getTime() + 30 * DAY_MS);
   });
@@ -75,12 +85,13 @@ describe('makeCertificates', () => {
   });
 
   it('refuses a CA key that is not the CA certificate’s', () => {
-    const other = makeCertificates({ now: NOW });
+    const other = makeCertificates({ now: NOW, caDays: 30 });
     expect(() => makeCertificates({ ca: { cert: set.caCert, key: other.caKey } })).toThrow('does not match');
+    expect(() => makeCertificates({ ca: { cert: other.cert, key: other.key } })).toThrow('is not a CA');
   });
 
   it('gives every certificate its own positive serial', () => {
-    const serials = [ca.serialNumber, serving.serialNumber, new X509Certificate(makeCertificates().cert).serialNumber];
+    const serials = [ca.serialNumber, serving.serialNumber, new X509Certificate(makeCertificates({ ca: sameCa }).cert).serialNumber];
     expect(new Set(serials).size).toBe(3);
     for (const serial of serials) expect(Number.parseInt(serial.slice(0, 2), 16)).toBeLessThan(0x80);
   });
