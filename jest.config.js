@@ -21,6 +21,9 @@ export default {
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
       globalSetup: '<rootDir>/test/e2e/global-setup.ts',
       globalTeardown: '<rootDir>/test/e2e/global-teardown.ts',
+      // Each e2e step runs kubectl (a process start) against a real API server on a 2-core machine
+      // shared with the other test files; jest's 5 s default is about one slow step.
+      testTimeout: 60_000,
     },
   ],
 };
