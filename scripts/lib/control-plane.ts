@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -114,9 +115,16 @@ function requiredVersion(goMod: string, module: string): string {
   return match[1];
 }
 
-/** `.cache/controlplane/<k8s-version>-etcd<etcd-version>/`: a new pin gets a new folder. */
+/**
+ * `<cache>/controlplane/<k8s-version>-etcd<etcd-version>/`: a new pin gets a new folder. The cache is
+ * per user, outside the checkout (`$PLACEMENT_QUOTA_CACHE_DIR`, else `$XDG_CACHE_HOME` or `~/.cache`,
+ * then `placement-quota-webhook/`), so every clone on the machine (CI clones afresh each run) finds the
+ * binaries another clone built; a cold build happens once per machine and version.
+ */
 export function binaryCacheDir(versions = controlPlaneVersions()): string {
-  return path.join(repoRoot, '.cache', 'controlplane', `${versions.kubernetes}-etcd${versions.etcd}`);
+  const root =
+    process.env.PLACEMENT_QUOTA_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'placement-quota-webhook');
+  return path.join(root, 'controlplane', `${versions.kubernetes}-etcd${versions.etcd}`);
 }
 
 interface BuildTarget {
