@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 marker=node_modules/.package-lock.json
 if [ ! -f "$marker" ] || [ package-lock.json -nt "$marker" ]; then
-  echo "installing npm dependencies (npm ci)…" >&2
-  npm ci --no-audit --no-fund >&2
+  # `install --no-save`, not `ci`: see .ci/run for why.
+  echo "installing npm dependencies (locked versions)…" >&2
+  npm install --no-save --no-audit --no-fund >&2
 fi
