@@ -64,11 +64,34 @@ export class WatchEventError extends Error {
 }
 
 type Mode = 'list' | 'watch';
+
+interface ChildSignal {
+  readonly controller: AbortController;
+  dispose(): void;
+}
+
+// An AbortController that also aborts with `parent` (stop()) and, if given, after `timeoutMs`.
+// Hand-made rather than AbortSignal.any: the parent lives as long as the tracker, and listeners are
+// removed as soon as each request is done.
+function childOf(parent: AbortSignal, timeoutMs?: number): ChildSignal {
+  const controller = new AbortController();
+  const abort = (): void => controller.abort(parent.reason);
+  if (parent.aborted) abort();
+  else parent.addEventListener('abort', abort, { once: true });
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  return {
+    controller,
+    dispose: () => {
+      parent.removeEventListener('abort', abort);
+      clearTimeout(timer);
+    },
+  };
+}
 type Ended = Exclude<WatchEnd, { type: 'stopped' }>;
 
 /** One watch request in flight. */
 interface Attempt {
-  readonly controller: AbortController;
+  readonly abort: ChildSignal;
   established: boolean;
   /** Set when the tracker itself ends the watch (an ERROR event, a bad line, the watchdog). */
   outcome: Ended | undefined;
@@ -164,8 +187,10 @@ export class KindSync {
     let continueToken: string | undefined;
     let resourceVersion: string;
     do {
-      const signal = AbortSignal.any([this.stopper.signal, AbortSignal.timeout(this.deps.settings.listTimeoutMs)]);
-      const page = await this.deps.source.listPage(this.deps.info, { limit: this.deps.settings.pageSize, continueToken }, signal);
+      const abort = childOf(this.stopper.signal, this.deps.settings.listTimeoutMs);
+      const page = await this.deps.source
+        .listPage(this.deps.info, { limit: this.deps.settings.pageSize, continueToken }, abort.controller.signal)
+        .finally(() => abort.dispose());
       this.deps.applier.collect(page.items, list);
       continueToken = page.continueToken;
       // Every page of a paginated list is one snapshot; the last page's version is where the watch starts.
@@ -200,8 +225,7 @@ export class KindSync {
   }
 
   private async watchOnce(): Promise<WatchEnd> {
-    const attempt: Attempt = { controller: new AbortController(), established: false, outcome: undefined, silence: undefined, settle: undefined };
-    const signal = AbortSignal.any([this.stopper.signal, attempt.controller.signal]);
+    const attempt: Attempt = { abort: childOf(this.stopper.signal), established: false, outcome: undefined, silence: undefined, settle: undefined };
     const params = { resourceVersion: this.resourceVersion, timeoutSeconds: jitteredSeconds(this.deps.settings.watchTimeoutSeconds, this.deps.random) };
     this.watchSilence(attempt, this.deps.settings.connectTimeoutMs);
     try {
@@ -209,10 +233,11 @@ export class KindSync {
         this.deps.info,
         params,
         { onOpen: () => this.opened(attempt), onLine: (line) => this.line(attempt, line) },
-        signal,
+        attempt.abort.controller.signal,
       );
       return this.endOf(attempt, end);
     } finally {
+      attempt.abort.dispose();
       clearTimeout(attempt.silence);
       clearTimeout(attempt.settle);
     }
@@ -275,7 +300,7 @@ export class KindSync {
 
   private endAttempt(attempt: Attempt, outcome: Ended): void {
     attempt.outcome ??= outcome;
-    attempt.controller.abort();
+    attempt.abort.controller.abort();
   }
 
   private endOf(attempt: Attempt, end: StreamEnd): WatchEnd {

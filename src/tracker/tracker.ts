@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
+import { describeIssues } from '../api/errors.js';
 import type { TrackedKind, TrackedObject } from '../api/resources.js';
 import type { TrackedState } from '../core/state.js';
 import { KindApplier, type ApplySink } from './apply.js';
@@ -38,7 +39,10 @@ export const trackerOptionsSchema = z.object({
     .object({ baseMs: positiveMs, capMs: positiveMs })
     .refine((backoff) => backoff.baseMs <= backoff.capMs, 'baseMs must not exceed capMs')
     .default({ baseMs: 200, capMs: 30_000 }),
-});
+})
+  // A watch resumed after a normal close is confirmed only after establishMs; with a window that short
+  // every quiet kind would turn unready at each of its watch's timeouts.
+  .refine((options) => options.establishMs < options.resumeGraceMs, { message: 'must be below resumeGraceMs', path: ['establishMs'] });
 
 export type TrackerOptions = z.input<typeof trackerOptionsSchema> & {
   /** Milliseconds since the epoch; defaults to Date.now. */
@@ -109,7 +113,7 @@ export interface Tracker extends EventEmitter<TrackerEvents> {
   stop(): Promise<void>;
 }
 
-/** Creates the tracker; nothing happens until `start()`. Throws on invalid options, naming the field. */
+/** Creates the tracker; nothing happens until `start()`. Throws on invalid options, naming the field and the rule. */
 export function createTracker(deps: TrackerDeps): Tracker {
   return new ListWatchTracker(deps);
 }
@@ -139,12 +143,15 @@ class ListWatchTracker extends EventEmitter<TrackerEvents> implements Tracker {
   private isReady = false;
   private stopped = false;
   private started: Startup | undefined;
+  private stopping: Promise<void> | undefined;
 
   constructor({ kubeConfig, state, log, options = {} }: TrackerDeps) {
     super();
     this.log = log;
     const { clock = Date.now, random = Math.random, ...rest } = options;
-    const settings: SyncSettings = trackerOptionsSchema.parse(rest);
+    const parsed = trackerOptionsSchema.safeParse(rest);
+    if (!parsed.success) throw new Error(`invalid tracker options: ${describeIssues(parsed.error)}`);
+    const settings: SyncSettings = parsed.data;
     const source = kubeSource(kubeConfig);
     const pairs = TRACKED_KINDS.map((info) => {
       const kindLog = log.child({ kind: info.kind });
@@ -201,8 +208,13 @@ class ListWatchTracker extends EventEmitter<TrackerEvents> implements Tracker {
     };
   }
 
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  stop(): Promise<void> {
+    // Every caller waits for the same shutdown, however many times stop() is called.
+    this.stopping ??= this.shutDown();
+    return this.stopping;
+  }
+
+  private async shutDown(): Promise<void> {
     this.stopped = true;
     await Promise.all(this.syncs.map((sync) => sync.stop()));
     if (this.isReady) {

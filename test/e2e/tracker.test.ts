@@ -298,9 +298,9 @@ describe('a tracker whose connection dies silently', () => {
     await tracker.start();
     expect(allocatedCpu(state, cluster)).toBe('1');
 
-    // Once the three watches are open (lists use connections of their own, closed after the
-    // answer), freeze every open connection: no FIN, no RST, no bytes.
-    await until(() => proxy.open >= 3, 'three watches open through the proxy');
+    // Once the three watches are open (lists use short-lived connections of their own), freeze
+    // every open connection: no FIN, no RST, no bytes.
+    await until(() => proxy.openFor(1_000) >= 3, 'three watches open through the proxy');
     const stalled = proxy.stallOpen();
     expect(stalled).toBeGreaterThanOrEqual(3);
     const abortsBefore = tracker.stats().watchdogAborts;
@@ -325,6 +325,7 @@ describe('a tracker across an API server restart', () => {
 
     // The restart breaks the open watches; refusing new connections keeps the tracker away until
     // the changes below are made, so they happen while it cannot see them.
+    await until(() => proxy.openFor(1_000) >= 3, 'three watches open through the proxy');
     const unready = once(tracker, 'unready');
     proxy.refuseNew();
     await restartApiServer();

@@ -10,8 +10,8 @@ import * as net from 'node:net';
 export interface TcpProxy {
   /** `https://127.0.0.1:<port>`: the server to put in a kubeconfig. */
   readonly url: string;
-  /** Connections currently forwarded (not counting stalled ones). */
-  readonly open: number;
+  /** Connections forwarded now that were opened at least `ms` ago (long-lived ones: watches, not lists). */
+  openFor(ms: number): number;
   /** Forward new connections (the initial mode). */
   heal(): void;
   /** Reset new connections at once; open ones carry on. */
@@ -29,6 +29,7 @@ export interface TcpProxy {
 interface Pair {
   readonly client: net.Socket;
   readonly upstream: net.Socket;
+  readonly since: number;
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
@@ -46,7 +47,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       client.resetAndDestroy();
       return;
     }
-    const pair: Pair = { client, upstream: net.connect(target.port, target.host) };
+    const pair: Pair = { client, upstream: net.connect(target.port, target.host), since: Date.now() };
     live.add(pair);
     pair.client.pipe(pair.upstream);
     pair.upstream.pipe(pair.client);
@@ -61,9 +62,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
 
   return {
     url: `https://127.0.0.1:${port}`,
-    get open() {
-      return live.size;
-    },
+    openFor: (ms) => [...live].filter((pair) => Date.now() - pair.since >= ms).length,
     heal: () => {
       accepting = true;
     },
