@@ -1,8 +1,14 @@
-import { addLists, subLists, type ResourceList } from '../quantity/index.js';
+import { addLists, isZeroList, subLists, type ResourceList } from '../quantity/index.js';
 import type { Demand } from './decide.js';
 import type { StateView } from './state.js';
 
 const NOTHING: ResourceList = Object.freeze({});
+
+/** Keeps a sum, or forgets it once it is back to zero, so reads of an idle key cost nothing. */
+function setOrForget(sums: Map<string, ResourceList>, key: string, sum: ResourceList): void {
+  if (isZeroList(sum)) sums.delete(key);
+  else sums.set(key, sum);
+}
 
 /** What one admitted request holds until the watch shows its object, or until it expires. */
 export interface Reservation {
@@ -71,9 +77,14 @@ export class ReservationLedger {
   }
 
   private account(demand: Demand, op: (a: ResourceList, b: ResourceList) => ResourceList): void {
-    for (const { key, requested } of demand.quotas) this.quotaSums.set(key, op(this.quota(key), requested));
-    for (const { cluster, requested } of demand.clusters) this.clusterSums.set(cluster, op(this.cluster(cluster), requested));
+    for (const { key, requested } of demand.quotas) setOrForget(this.quotaSums, key, op(this.quota(key), requested));
+    for (const { cluster, requested } of demand.clusters) setOrForget(this.clusterSums, cluster, op(this.cluster(cluster), requested));
   }
+}
+
+/** `tracked + reserved`, without building a new list when nothing is reserved (the common case). */
+function plus(tracked: ResourceList, reserved: ResourceList): ResourceList {
+  return reserved === NOTHING ? tracked : addLists(tracked, reserved);
 }
 
 /** The tracked state plus what is reserved: the view admissions decide on. */
@@ -82,7 +93,7 @@ export function withReservations(view: StateView, ledger: ReservationLedger): St
     cluster: (name) => view.cluster(name),
     clusters: () => view.clusters(),
     quotas: (workspace) => view.quotas(workspace),
-    allocated: (cluster) => addLists(view.allocated(cluster), ledger.cluster(cluster)),
-    used: (key) => addLists(view.used(key), ledger.quota(key)),
+    allocated: (cluster) => plus(view.allocated(cluster), ledger.cluster(cluster)),
+    used: (key) => plus(view.used(key), ledger.quota(key)),
   };
 }
