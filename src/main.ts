@@ -8,7 +8,9 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { TrackedKind, TrackedObject } from './api/resources.js';
 import { ReservationLedger } from './core/reservations.js';
 import { TrackedState } from './core/state.js';
-import { createQuotaStatusWriter, kubernetesQuotaStatusPatcher } from './enforcement/quota-status-writer.js';
+import { createQuotaReserver } from './consistency/quota-reserver.js';
+import { kubernetesQuotaStatusApi, QuotaStore } from './consistency/quota-store.js';
+import { createQuotaStatusWriter } from './enforcement/quota-status-writer.js';
 import type { ServiceConfig } from './ops/config.js';
 import type { Logger } from './ops/logger.js';
 import { loadTlsMaterial, watchTlsMaterial } from './ops/tls.js';
@@ -39,9 +41,12 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   const state = new TrackedState();
   const ledger = new ReservationLedger();
   const tracker = createTracker({ kubeConfig, state, log: log.child({ component: 'tracker' }) });
+  const store = new QuotaStore({ api: kubernetesQuotaStatusApi(kubeConfig), tracked: (key) => state.quotaObject(key) });
   const statusWriter = createQuotaStatusWriter({
     state,
-    patch: kubernetesQuotaStatusPatcher(kubeConfig),
+    store,
+    ready: () => tracker.ready(),
+    placementsVersion: () => tracker.stats().resourceVersions.WorkloadPlacement,
     clock: Date.now,
     log: log.child({ component: 'quota-status' }),
   });
@@ -63,6 +68,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     reservationTtlMs: config.reservationTtlSeconds * 1000,
     clock: Date.now,
     log: log.child({ component: 'admission' }),
+    reserver: createQuotaReserver({ store, fallbackUsed: (key) => state.used(key), clock: Date.now, log: log.child({ component: 'reserver' }) }),
   });
   const handler = createRequestListener({ review, readiness, bodyLimit: config.bodyLimitBytes, onError: (err) => log.error({ err }, 'admission route failed') });
 

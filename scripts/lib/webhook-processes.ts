@@ -57,8 +57,9 @@ function spawnLogged(command: string, args: string[], log: string, env: NodeJS.P
   return child.pid;
 }
 
-async function startReplica(options: StartWebhookOptions, index: number): Promise<WebhookReplica> {
-  const port = await freePort();
+/** Starts replica `index`, on `port` when given (a restart keeps its place behind the forwarder). */
+export async function startReplica(options: StartWebhookOptions, index: number, port?: number): Promise<WebhookReplica> {
+  port ??= await freePort();
   const log = path.join(options.dir, `webhook-${index}.log`);
   const env = {
     ...process.env,
@@ -133,9 +134,10 @@ export async function startWebhooks(options: StartWebhookOptions): Promise<Webho
   return set;
 }
 
-async function terminate(pid: number): Promise<void> {
+/** Stops a process: SIGTERM (graceful) and, after 15 s, SIGKILL; `kill` sends SIGKILL at once. */
+export async function terminate(pid: number, kill = false): Promise<void> {
   if (!alive(pid)) return;
-  process.kill(pid, 'SIGTERM');
+  process.kill(pid, kill ? 'SIGKILL' : 'SIGTERM');
   const deadline = Date.now() + 15_000;
   while (alive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
   if (alive(pid)) process.kill(pid, 'SIGKILL');

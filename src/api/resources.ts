@@ -117,6 +117,25 @@ export const labelSelectorField = z
 
 export type LabelSelector = z.output<typeof labelSelectorField>;
 
+/**
+ * An admission's hold on a quota until the service's tracker counts the placement in `status.used`
+ * (docs/consistency.md): written by compare-and-swap, so replicas agree on it.
+ */
+export const quotaReservationField = z.object({
+  /** The AdmissionRequest uid: a retried review replaces its own reservation. */
+  request: z.string().min(1),
+  /** `<workspace>/<name>` of the placement. */
+  placement: z.string().min(1),
+  /** The placement object's uid when the request carried one (a CREATE does). */
+  uid: z.string().optional(),
+  /** Settled once the tracked placement has this generation or a later one. */
+  minGeneration: z.number().int().min(1),
+  charge: resourceListField,
+  expires: timestampField,
+});
+
+export type QuotaReservation = z.output<typeof quotaReservationField>;
+
 export const workspaceQuotaSchema = z.object({
   ...kindOf('WorkspaceQuota'),
   metadata: objectMetaField,
@@ -135,6 +154,12 @@ export const workspaceQuotaSchema = z.object({
       summary: z.record(z.string(), z.string()).optional(),
       phase: z.enum(['Active', 'Exceeded']).optional(),
       conditions: conditionsField,
+      reservations: z
+        .array(quotaReservationField)
+        .superRefine(uniqueBy((reservation) => reservation.request, 'reservation request'))
+        .default([]),
+      /** The WorkloadPlacement resourceVersion whose view `used` was computed from. */
+      usedAsOf: z.string().optional(),
     })
     .prefault({}),
 });

@@ -2,6 +2,7 @@ import type { LabelSelector, SyncTarget, TrackedKind, TrackedObject, WorkloadPla
 import type { DecisionConfig } from '../api/config.js';
 import { addLists, subLists, type ResourceList } from '../quantity/index.js';
 import { clusterConsumption, placementClusters, quotaCharge } from './charging.js';
+import type { PlacementVersion } from './quota-agreement.js';
 import { selectorMatches } from './selector.js';
 import { objectKey, workspaceKey } from './workspace.js';
 
@@ -34,7 +35,7 @@ export interface StateView {
   clusters(): Iterable<SyncTarget>;
 }
 
-interface PlacementEntry {
+interface PlacementEntry extends PlacementVersion {
   readonly workspace: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly clusters: readonly string[];
@@ -45,7 +46,11 @@ interface PlacementEntry {
 /** Key the default quota of a workspace is tracked under. */
 export const defaultQuotaKey = (workspace: string): string => `${workspace}/`;
 
-function quotaLimits(quota: WorkspaceQuota): QuotaLimits {
+/** Whether a quota key names a workspace's default quota (no object behind it). */
+export const isDefaultQuotaKey = (key: string): boolean => key.endsWith('/');
+
+/** The limits of a WorkspaceQuota object as decisions read them. */
+export function quotaLimits(quota: WorkspaceQuota): QuotaLimits {
   const key = objectKey(quota.metadata);
   return { key, label: `quota ${key}`, hard: quota.spec.hard, soft: quota.spec.soft, scopeSelector: quota.spec.scopeSelector };
 }
@@ -97,6 +102,11 @@ export class TrackedState implements StateView {
 
   hasPlacement(key: string): boolean {
     return this.placements.has(key);
+  }
+
+  /** Which version of a placement is counted (uid and generation), for settling reservations. */
+  placementVersion(key: string): PlacementVersion | undefined {
+    return this.placements.get(key);
   }
 
   /** Adds or replaces an object of any tracked kind. */
@@ -161,6 +171,8 @@ export class TrackedState implements StateView {
     this.deletePlacement(key);
     const clusters = placementClusters(placement);
     const entry: PlacementEntry = {
+      uid: placement.metadata.uid,
+      generation: placement.metadata.generation ?? 1,
       workspace: workspaceKey(placement.metadata),
       labels: placement.metadata.labels,
       clusters,

@@ -1,10 +1,8 @@
-import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { GROUP, VERSION, type WorkspaceQuota } from '../api/resources.js';
-import { desiredQuotaStatus, quotaStatusCurrent, type QuotaStatus } from '../core/quota-status.js';
+import type { WorkspaceQuota } from '../api/resources.js';
+import type { QuotaStore } from '../consistency/quota-store.js';
+import { isOlderVersion, sameReservations, toWireReservation, uncountedReservations } from '../core/quota-agreement.js';
+import { desiredQuotaStatus, quotaStatusCurrent } from '../core/quota-status.js';
 import type { TrackedState } from '../core/state.js';
-
-/** Writes one quota's status; the only IO of the writer, injectable for tests. */
-export type PatchQuotaStatus = (quota: WorkspaceQuota, status: QuotaStatus) => Promise<void>;
 
 export interface StatusWriterLog {
   debug(fields: object, message: string): void;
@@ -13,7 +11,11 @@ export interface StatusWriterLog {
 
 export interface QuotaStatusWriterOptions {
   readonly state: TrackedState;
-  readonly patch: PatchQuotaStatus;
+  readonly store: QuotaStore;
+  /** Whether the tracker holds a complete view (a partial one would undercount). */
+  readonly ready: () => boolean;
+  /** The WorkloadPlacement resourceVersion the tracker's view is as of. */
+  readonly placementsVersion: () => string;
   readonly clock: () => number;
   readonly log: StatusWriterLog;
   /** Changes within this window are written together: a burst of admissions costs one write per quota. */
@@ -32,38 +34,36 @@ export interface QuotaStatusWriter {
   stop(): void;
 }
 
-/** A merge patch of the status subresource through the service's own identity. */
-export function kubernetesQuotaStatusPatcher(kubeConfig: KubeConfig): PatchQuotaStatus {
-  const api = kubeConfig.makeApiClient(CustomObjectsApi);
-  const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-  return async (quota, status) => {
-    await api.patchNamespacedCustomObjectStatus(
-      { group: GROUP, version: VERSION, plural: 'workspacequotas', namespace: quota.metadata.namespace ?? 'default', name: quota.metadata.name, body: { status } },
-      mergePatch,
-    );
-  };
-}
-
 /**
  * Keeps `WorkspaceQuota.status` (hard, used, summary, phase, QuotaExceeded) equal to what the tracked
- * placements charge. Usage is never read back from status: status is an output, recomputed from the
- * watch, so drift (restarts, missed writes, hand edits) is repaired on the next touch.
+ * placements charge, and settles reservations: in the same compare-and-swap write it drops those
+ * the new `used` counts and those expired (docs/consistency.md). Usage is never read back from
+ * status: it is recomputed from the watch, so drift (restarts, missed writes, hand edits) is
+ * repaired on the next touch. A writer whose view is older than the one `used` was written from
+ * leaves it alone: it would count placements that a newer view has already settled as missing.
  */
 export function createQuotaStatusWriter(options: QuotaStatusWriterOptions): QuotaStatusWriter {
-  const { state, patch, clock, log } = options;
+  const { state, store, ready, placementsVersion, clock, log } = options;
   const debounceMs = options.debounceMs ?? 200;
   const dirty = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
 
+  const settled = (key: string) => (quota: WorkspaceQuota) => {
+    const asOf = placementsVersion();
+    if (isOlderVersion(asOf, quota.status.usedAsOf)) return undefined;
+    const nowMs = clock();
+    const desired = desiredQuotaStatus(quota, state.used(key), new Date(nowMs).toISOString());
+    const reservations = uncountedReservations(quota, (placement) => state.placementVersion(placement), nowMs);
+    if (quotaStatusCurrent(quota, desired) && sameReservations(quota.status.reservations, reservations)) return undefined;
+    log.debug({ quota: key, used: desired.used, phase: desired.phase, reservations: reservations.length }, 'writing quota status');
+    return { ...desired, reservations: reservations.map(toWireReservation), usedAsOf: asOf };
+  };
+
   const writeOne = async (key: string): Promise<void> => {
-    const quota = state.quotaObject(key);
-    if (!quota) return;
-    const desired = desiredQuotaStatus(quota, state.used(key), new Date(clock()).toISOString());
-    if (quotaStatusCurrent(quota, desired)) return;
+    if (!ready()) return; // the `ready` event touches every quota again
     try {
-      await patch(quota, desired);
-      log.debug({ quota: key, used: desired.used, phase: desired.phase }, 'quota status written');
+      await store.update(key, settled(key));
     } catch (error) {
       // The next event or resync touches it again; a deleted quota simply stops being tracked.
       log.warn({ quota: key, err: error }, 'quota status write failed');

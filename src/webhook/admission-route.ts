@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { admissionReviewSchema } from '../api/admission-review.js';
 import { describeIssues } from '../api/errors.js';
+import { durationMs } from '../api/fields.js';
 import { reviewEnvelope } from './responses.js';
 import type { Reviewer } from './reviewer.js';
 
@@ -12,6 +13,8 @@ export const VALIDATE_PATH = '/validate/workloadplacements';
  * from it: refuse it (413) before buffering it, so a client cannot make the process hold an endless body.
  */
 export const DEFAULT_BODY_LIMIT = 3 * 1024 * 1024;
+
+const DEADLINE_MARGIN_MS = 500;
 
 type HttpOutcome = { status: number; body: object };
 
@@ -37,8 +40,16 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | u
   return Buffer.concat(chunks, size);
 }
 
+/** When the API server stops waiting: it sends its webhook timeout as `?timeout=5s`. */
+export function deadlineOf(url: string | undefined, nowMs: number): number | undefined {
+  const query = url?.split('?')[1];
+  const timeout = query && new URLSearchParams(query).get('timeout');
+  const ms = timeout ? durationMs(timeout) : undefined;
+  return ms === undefined ? undefined : nowMs + ms;
+}
+
 /** Transport errors are HTTP errors (the API server's failurePolicy applies); decisions are AdmissionReviews. */
-export function decodeAndReview(body: Buffer, review: Reviewer): HttpOutcome {
+export function decodeAndReview(body: Buffer, review: Reviewer, deadlineMs?: number): HttpOutcome | Promise<HttpOutcome> {
   let json: unknown;
   try {
     json = JSON.parse(body.toString('utf8'));
@@ -47,7 +58,9 @@ export function decodeAndReview(body: Buffer, review: Reviewer): HttpOutcome {
   }
   const parsed = admissionReviewSchema.safeParse(json);
   if (!parsed.success) return problem(400, `not an AdmissionReview admission.k8s.io/v1: ${describeIssues(parsed.error)}`);
-  return { status: 200, body: reviewEnvelope(review(parsed.data.request)) };
+  const response = review(parsed.data.request, deadlineMs);
+  if (response instanceof Promise) return response.then((settled) => ({ status: 200, body: reviewEnvelope(settled) }));
+  return { status: 200, body: reviewEnvelope(response) };
 }
 
 /**
@@ -64,5 +77,7 @@ export async function handleValidate(req: IncomingMessage, res: ServerResponse, 
     res.setHeader('connection', 'close');
     return send(res, problem(413, `body over the ${bodyLimit}-byte limit`));
   }
-  send(res, decodeAndReview(body, review));
+  // Keep a margin so the answer reaches the API server before it gives up.
+  const deadline = deadlineOf(req.url, Date.now());
+  send(res, await decodeAndReview(body, review, deadline && deadline - DEADLINE_MARGIN_MS));
 }

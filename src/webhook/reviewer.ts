@@ -1,8 +1,10 @@
 import type { AdmissionRequest, AdmissionResponse } from '../api/admission-review.js';
 import type { DecisionConfig } from '../api/config.js';
-import { decide } from '../core/decide.js';
+import type { Hold, QuotaReserver } from '../consistency/quota-reserver.js';
+import { decide, type Decision, type Demand } from '../core/decide.js';
 import { withReservations, type ReservationLedger } from '../core/reservations.js';
-import type { StateView } from '../core/state.js';
+import { isDefaultQuotaKey, type StateView } from '../core/state.js';
+import { isZeroList } from '../quantity/index.js';
 import { responseFor, unavailable } from './responses.js';
 
 /** The log calls the reviewer makes (a pino logger satisfies it). */
@@ -21,20 +23,59 @@ export interface ReviewerOptions {
   readonly reservationTtlMs: number;
   readonly clock: () => number;
   readonly log: DecisionLog;
+  /** Reserves on WorkspaceQuota objects by compare-and-swap, so replicas agree; without it, per replica. */
+  readonly reserver?: QuotaReserver | undefined;
 }
 
-/** Answers one AdmissionRequest: the decision core on the tracked state plus reservations. */
-export type Reviewer = (request: AdmissionRequest) => AdmissionResponse;
+/**
+ * Answers one AdmissionRequest: the decision core on the tracked state plus reservations. `deadlineMs`
+ * is when the API server stops waiting (from `?timeout=`). Synchronous unless a quota must be reserved
+ * across replicas.
+ */
+export type Reviewer = (request: AdmissionRequest, deadlineMs?: number) => AdmissionResponse | Promise<AdmissionResponse>;
+
+/** The API server's default webhook timeout, when a request does not say. */
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** The WorkspaceQuota charges of a demand (the default quota has no object to agree on). */
+const objectQuotas = (demand: Demand) => demand.quotas.filter(({ key, requested }) => !isDefaultQuotaKey(key) && !isZeroList(requested));
 
 /**
  * Decide and reserve in one synchronous step: within a replica no other review can interleave, so
- * N concurrent reviews against a quota that fits K admit exactly K. A dry run decides the same way
- * and reserves nothing (sideEffects: NoneOnDryRun).
+ * N concurrent reviews against a quota that fits K admit exactly K. With a reserver, an admission
+ * that charges a WorkspaceQuota then also holds its charge in the quota's status (compare-and-swap),
+ * which keeps the count exact across replicas; a refusal there releases the local hold. A dry run
+ * decides the same way and reserves nothing (sideEffects: NoneOnDryRun).
  */
 export function createReviewer(options: ReviewerOptions): Reviewer {
-  const { state, ledger, readiness, config, reservationTtlMs, clock, log } = options;
+  const { state, ledger, readiness, config, reservationTtlMs, clock, log, reserver } = options;
   const view = withReservations(state, ledger);
-  return (request) => {
+
+  const answer = (request: AdmissionRequest, decision: Decision): AdmissionResponse => {
+    const fields = { uid: request.uid, operation: request.operation, namespace: request.namespace, name: request.name, dryRun: request.dryRun ?? false, allowed: decision.allowed };
+    if (decision.allowed) log.debug({ ...fields, warnings: decision.warnings }, 'admitted');
+    else log.info({ ...fields, code: decision.code, reason: decision.message }, 'denied');
+    return responseFor(request.uid, decision);
+  };
+
+  const holdOf = (request: AdmissionRequest, demand: Demand, deadlineMs: number): Hold => ({
+    requestUid: request.uid,
+    placement: demand.key,
+    uid: (request.object as { metadata?: { uid?: string } } | undefined)?.metadata?.uid,
+    minGeneration: demand.minGeneration,
+    quotas: objectQuotas(demand),
+    deadlineMs,
+    expiresAtMs: clock() + reservationTtlMs,
+  });
+
+  const reserveAcrossReplicas = async (quotas: QuotaReserver, request: AdmissionRequest, decision: Decision, hold: Hold) => {
+    const outcome = await quotas.reserve(hold);
+    if (outcome.ok) return answer(request, decision);
+    ledger.release(request.uid);
+    return answer(request, { allowed: false, code: 403, reason: 'Forbidden', message: outcome.message, warnings: [] });
+  };
+
+  return (request, deadlineMs) => {
     const status = readiness();
     if (!status.ready) return unavailable(request.uid, status.why);
     const nowMs = clock();
@@ -42,12 +83,10 @@ export function createReviewer(options: ReviewerOptions): Reviewer {
     // A retried review of the same request replaces its own reservation: it must not compete with itself.
     ledger.release(request.uid);
     const decision = decide(request, view, config, nowMs);
-    if (decision.allowed && decision.demand && !request.dryRun) {
-      ledger.reserve({ requestUid: request.uid, key: decision.demand.key, minGeneration: decision.demand.minGeneration, demand: decision.demand, expiresAtMs: nowMs + reservationTtlMs });
-    }
-    const fields = { uid: request.uid, operation: request.operation, namespace: request.namespace, name: request.name, dryRun: request.dryRun ?? false, allowed: decision.allowed };
-    if (decision.allowed) log.debug({ ...fields, warnings: decision.warnings }, 'admitted');
-    else log.info({ ...fields, code: decision.code, reason: decision.message }, 'denied');
-    return responseFor(request.uid, decision);
+    const demand = decision.allowed && !request.dryRun ? decision.demand : undefined;
+    if (!decision.allowed || !demand) return answer(request, decision);
+    ledger.reserve({ requestUid: request.uid, key: demand.key, minGeneration: demand.minGeneration, demand, expiresAtMs: nowMs + reservationTtlMs });
+    if (!reserver || objectQuotas(demand).length === 0) return answer(request, decision);
+    return reserveAcrossReplicas(reserver, request, decision, holdOf(request, demand, deadlineMs ?? nowMs + DEFAULT_TIMEOUT_MS));
   };
 }

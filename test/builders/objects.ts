@@ -3,7 +3,7 @@ import type { SyncTarget, WorkloadPlacement, WorkspaceQuota } from '../../src/ap
 import { TrackedState } from '../../src/core/state.js';
 
 type Quantities = Record<string, string | number>;
-type Manifest = Record<string, unknown>;
+export type Manifest = Record<string, unknown>;
 
 /** The clock every builder and decision in unit tests agrees on. */
 export const NOW = Date.parse('2026-11-23T12:00:00Z');

@@ -3,12 +3,12 @@
  * the service identity's kubeconfig, registered through a ValidatingWebhookConfiguration that only
  * covers this file's namespaces (so files running at the same time do not see each other's webhook).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { writeCertificates } from '../../../scripts/lib/certs.js';
 import { VALIDATE_PATH, webhookConfiguration } from '../../../scripts/lib/webhook-registration.js';
-import { startWebhooks, stopWebhooks, waitReady, type WebhookSet } from '../../../scripts/lib/webhook-processes.js';
+import { startReplica, startWebhooks, stopWebhooks, terminate, waitReady, webhookStateFile, type WebhookReplica, type WebhookSet } from '../../../scripts/lib/webhook-processes.js';
 import { clusterInfo, kubectl, type KubectlResult } from './cluster.js';
 
 export interface TestWebhook {
@@ -16,6 +16,10 @@ export interface TestWebhook {
   readonly label: Record<string, string>;
   /** Labels a namespace so that this webhook reviews its placements. */
   cover(namespace: string): Promise<void>;
+  /** Kills replica `index` at once (SIGKILL), as a crashed pod. */
+  kill(index: number): Promise<void>;
+  /** Stops every replica, runs `meanwhile`, starts them again on the same ports and waits until ready. */
+  restart(meanwhile?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -35,7 +39,8 @@ export async function startTestWebhook(name: string, options: { replicas?: numbe
   const dir = mkdtempSync(path.join(tmpdir(), `webhook-${name}-`));
   const certDir = path.join(dir, 'certs');
   writeCertificates(certDir, {});
-  const set = await startWebhooks({ dir, kubeconfig: clusterInfo().serviceKubeconfig, certDir, replicas: options.replicas ?? 1, env: options.env ?? {} });
+  const startOptions = { dir, kubeconfig: clusterInfo().serviceKubeconfig, certDir, replicas: options.replicas ?? 1, env: options.env ?? {} };
+  const set = await startWebhooks(startOptions);
   await waitReady(set);
   const label = { 'placement-quota.e2e/webhook': name };
   const registration = webhookConfiguration(readFileSync(path.join(certDir, 'ca.crt'), 'utf8'), { url: `https://127.0.0.1:${set.port}${VALIDATE_PATH}` }, { name: `e2e-${name}`, namespaceLabels: label });
@@ -45,6 +50,16 @@ export async function startTestWebhook(name: string, options: { replicas?: numbe
     label,
     cover: async (namespace) => {
       await must(['label', 'namespace', namespace, `placement-quota.e2e/webhook=${name}`, '--overwrite']);
+    },
+    kill: async (index) => {
+      await terminate((set.replicas[index] as WebhookReplica).pid, true);
+    },
+    restart: async (meanwhile) => {
+      await Promise.all(set.replicas.map((replica) => terminate(replica.pid)));
+      await meanwhile?.();
+      set.replicas = await Promise.all(set.replicas.map((replica, i) => startReplica(startOptions, i, replica.port)));
+      writeFileSync(webhookStateFile(dir), JSON.stringify(set));
+      await waitReady(set);
     },
     stop: async () => {
       await kubectl(['delete', 'validatingwebhookconfiguration', `e2e-${name}`, '--ignore-not-found']);

@@ -1,0 +1,176 @@
+import type { QuotaReservation, WorkspaceQuota } from '../api/resources.js';
+import { admitInOrder, agreedUsage, liveReservations, toWireReservation } from '../core/quota-agreement.js';
+import { describeViolation } from '../core/messages.js';
+import { quotaLimits } from '../core/state.js';
+import type { ResourceList } from '../quantity/index.js';
+import type { QuotaStore } from './quota-store.js';
+
+/** One admission's charge on the WorkspaceQuotas it must fit. */
+export interface Hold {
+  readonly requestUid: string;
+  /** `<workspace>/<name>` of the placement. */
+  readonly placement: string;
+  readonly uid?: string | undefined;
+  readonly minGeneration: number;
+  readonly quotas: readonly { readonly key: string; readonly requested: ResourceList }[];
+  /** Past this the API server has given up on the review: answer before it. */
+  readonly deadlineMs: number;
+  readonly expiresAtMs: number;
+}
+
+export type HoldOutcome = { readonly ok: true } | { readonly ok: false; readonly message: string };
+
+export interface ReserverLog {
+  debug(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+export interface QuotaReserverOptions {
+  readonly store: QuotaStore;
+  /** This replica's count of a quota's usage: stands in until the status writer has written `used`. */
+  readonly fallbackUsed: (quotaKey: string) => ResourceList;
+  readonly clock: () => number;
+  readonly log: ReserverLog;
+}
+
+export interface QuotaReserver {
+  /** Reserves on every quota of the hold (in key order) or on none. */
+  reserve(hold: Hold): Promise<HoldOutcome>;
+  /** Status writes this reserver made (for benchmarks and logs). */
+  readonly writes: () => number;
+}
+
+interface PendingHold {
+  readonly reservation: QuotaReservation;
+  readonly deadlineMs: number;
+  readonly resolve: (outcome: HoldOutcome) => void;
+  decided: boolean;
+}
+
+interface QuotaQueue {
+  holds: PendingHold[];
+  releases: Set<string>;
+  busy: boolean;
+}
+
+function decideOnce(pending: PendingHold, outcome: HoldOutcome): void {
+  if (pending.decided) return;
+  pending.decided = true;
+  pending.resolve(outcome);
+}
+
+/**
+ * Reserves admissions' charges in WorkspaceQuota status by compare-and-swap (docs/consistency.md).
+ * Reviews for one quota that arrive while a write for it is in flight wait and are decided together,
+ * in arrival order, in the next write: under load one API write admits many.
+ *
+ * A hold refused in one attempt stays refused: after a conflict only the holds still undecided are
+ * decided again, on the fresh state (the trap of Kubernetes #141904).
+ */
+export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserver {
+  const { store, fallbackUsed, clock, log } = options;
+  const queues = new Map<string, QuotaQueue>();
+  let writes = 0;
+
+  /** The status a round writes: live reservations, minus released and re-reviewed ones, plus the holds that fit. */
+  const roundChange = (key: string, holds: readonly PendingHold[], releases: ReadonlySet<string>, accepted: PendingHold[]) => (quota: WorkspaceQuota) => {
+    const nowMs = clock();
+    accepted.length = 0;
+    for (const pending of holds) {
+      if (pending.deadlineMs <= nowMs) decideOnce(pending, { ok: false, message: `could not reserve on quota ${key} before the request's deadline; try again` });
+    }
+    const open = holds.filter((pending) => !pending.decided);
+    const replaced = new Set([...releases, ...open.map((pending) => pending.reservation.request)]);
+    const live = liveReservations(quota, nowMs);
+    const kept = live.filter((reservation) => !replaced.has(reservation.request));
+    const used = agreedUsage(quota, fallbackUsed(key), kept);
+    const verdicts = admitInOrder(quotaLimits(quota), used, open.map((pending) => pending.reservation.charge));
+    open.forEach((pending, i) => {
+      const violation = verdicts[i];
+      if (violation) decideOnce(pending, { ok: false, message: describeViolation(violation).join('; ') });
+      else accepted.push(pending);
+    });
+    const unchanged = accepted.length === 0 && kept.length === quota.status.reservations.length;
+    if (unchanged) return undefined;
+    writes += 1;
+    return { reservations: [...kept, ...accepted.map((pending) => pending.reservation)].map(toWireReservation) };
+  };
+
+  const round = async (key: string, holds: PendingHold[], releases: Set<string>): Promise<void> => {
+    const accepted: PendingHold[] = [];
+    try {
+      const quota = await store.update(key, roundChange(key, holds, releases, accepted));
+      // A quota deleted meanwhile limits nothing any more.
+      for (const pending of quota ? accepted : holds) decideOnce(pending, { ok: true });
+    } catch (error) {
+      log.warn({ quota: key, err: error }, 'quota reservation write failed');
+      for (const pending of holds) decideOnce(pending, { ok: false, message: `could not reserve on quota ${key}: ${(error as Error).message}` });
+    }
+  };
+
+  const drain = async (key: string, queue: QuotaQueue): Promise<void> => {
+    while (queue.holds.length > 0 || queue.releases.size > 0) {
+      const holds = queue.holds.splice(0);
+      const releases = queue.releases;
+      queue.releases = new Set();
+      await round(key, holds, releases);
+    }
+    queue.busy = false;
+    queues.delete(key);
+  };
+
+  const queueOf = (key: string): QuotaQueue => {
+    let queue = queues.get(key);
+    if (!queue) {
+      queue = { holds: [], releases: new Set(), busy: false };
+      queues.set(key, queue);
+    }
+    return queue;
+  };
+
+  /** An idle queue starts on the next turn of the event loop, so reviews read in the same turn share a write. */
+  const kick = (key: string, queue: QuotaQueue): void => {
+    if (queue.busy) return;
+    queue.busy = true;
+    setImmediate(() => void drain(key, queue));
+  };
+
+  const holdOn = (key: string, reservation: QuotaReservation, deadlineMs: number): Promise<HoldOutcome> =>
+    new Promise((resolve) => {
+      const queue = queueOf(key);
+      queue.holds.push({ reservation, deadlineMs, resolve, decided: false });
+      kick(key, queue);
+    });
+
+  const release = (key: string, requestUid: string): void => {
+    const queue = queueOf(key);
+    queue.releases.add(requestUid);
+    kick(key, queue);
+  };
+
+  const reserve = async (hold: Hold): Promise<HoldOutcome> => {
+    const quotas = [...hold.quotas].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const held: string[] = [];
+    for (const { key, requested } of quotas) {
+      const reservation: QuotaReservation = {
+        request: hold.requestUid,
+        placement: hold.placement,
+        uid: hold.uid,
+        minGeneration: hold.minGeneration,
+        charge: requested,
+        expires: new Date(hold.expiresAtMs).toISOString(),
+      };
+      const outcome = await holdOn(key, reservation, hold.deadlineMs);
+      if (!outcome.ok) {
+        // All or nothing: what earlier quotas hold for this request is given back (or expires).
+        for (const earlier of held) release(earlier, hold.requestUid);
+        return outcome;
+      }
+      held.push(key);
+    }
+    log.debug({ request: hold.requestUid, quotas: held }, 'reserved');
+    return { ok: true };
+  };
+
+  return { reserve, writes: () => writes };
+}

@@ -1,0 +1,100 @@
+import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { GROUP, VERSION, workspaceQuotaSchema, type WorkspaceQuota } from '../api/resources.js';
+import { isOlderVersion } from '../core/quota-agreement.js';
+
+/** The two calls compare-and-swap needs; injectable so tests can drive conflicts. */
+export interface QuotaStatusApi {
+  /** The quota as stored now; undefined when it no longer exists. */
+  get(namespace: string, name: string): Promise<unknown>;
+  /** Merge-patches `status`, but only if the object still has `resourceVersion`; a 409 otherwise. */
+  patchStatus(namespace: string, name: string, resourceVersion: string, status: object): Promise<unknown>;
+}
+
+/** What to write given the quota as it is now; undefined when nothing needs writing. */
+export type StatusChange = (quota: WorkspaceQuota) => object | undefined;
+
+export const isConflict = (error: unknown): boolean => error instanceof ApiException && error.code === 409;
+const isNotFound = (error: unknown): boolean => error instanceof ApiException && error.code === 404;
+
+/** CustomObjectsApi through the service's identity; the resourceVersion in the patch is the precondition. */
+export function kubernetesQuotaStatusApi(kubeConfig: KubeConfig): QuotaStatusApi {
+  const api = kubeConfig.makeApiClient(CustomObjectsApi);
+  const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  const target = (namespace: string, name: string) => ({ group: GROUP, version: VERSION, plural: 'workspacequotas', namespace, name });
+  return {
+    get: async (namespace, name) => {
+      try {
+        return (await api.getNamespacedCustomObject(target(namespace, name))) as unknown;
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    },
+    patchStatus: async (namespace, name, resourceVersion, status) =>
+      (await api.patchNamespacedCustomObjectStatus({ ...target(namespace, name), body: { metadata: { resourceVersion }, status } }, mergePatch)) as unknown,
+  };
+}
+
+export interface QuotaStoreOptions {
+  readonly api: QuotaStatusApi;
+  /** The tracker's copy of a quota. */
+  readonly tracked: (key: string) => WorkspaceQuota | undefined;
+  /** Conflicts in a row before giving up (each one means another writer got in first). */
+  readonly maxAttempts?: number;
+}
+
+/**
+ * Compare-and-swap on WorkspaceQuota status. It starts from the newest copy it knows (the tracker's,
+ * or the one its own last write or read returned, whichever is newer) and, on a conflict, reads the
+ * object again and asks the change afresh: the change sees every attempt's state and decides anew.
+ */
+export class QuotaStore {
+  private readonly newest = new Map<string, WorkspaceQuota>();
+  private readonly maxAttempts: number;
+
+  constructor(private readonly options: QuotaStoreOptions) {
+    this.maxAttempts = options.maxAttempts ?? 16;
+  }
+
+  /** The newest copy known without asking the API server; undefined once the tracker lost the quota. */
+  latest(key: string): WorkspaceQuota | undefined {
+    const tracked = this.options.tracked(key);
+    const own = this.newest.get(key);
+    if (!tracked) {
+      this.newest.delete(key);
+      return undefined;
+    }
+    return own && isOlderVersion(tracked.metadata.resourceVersion, own.metadata.resourceVersion) ? own : tracked;
+  }
+
+  /**
+   * Applies `change` until a write succeeds or `change` has nothing to write. Resolves to the quota as
+   * last seen, or undefined when it no longer exists. Rejects on API errors and after `maxAttempts`
+   * conflicts in a row.
+   */
+  async update(key: string, change: StatusChange): Promise<WorkspaceQuota | undefined> {
+    let quota = this.latest(key);
+    for (let attempt = 1; quota; attempt += 1) {
+      const status = change(quota);
+      if (!status) return quota;
+      const { namespace = 'default', name, resourceVersion = '' } = quota.metadata;
+      try {
+        return this.remember(key, await this.options.api.patchStatus(namespace, name, resourceVersion, status));
+      } catch (error) {
+        if (!isConflict(error) || attempt >= this.maxAttempts) throw error;
+      }
+      quota = this.remember(key, await this.options.api.get(namespace, name));
+    }
+    return undefined;
+  }
+
+  private remember(key: string, raw: unknown): WorkspaceQuota | undefined {
+    if (raw === undefined) {
+      this.newest.delete(key);
+      return undefined;
+    }
+    const quota = workspaceQuotaSchema.parse(raw);
+    this.newest.set(key, quota);
+    return quota;
+  }
+}

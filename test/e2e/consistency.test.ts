@@ -1,0 +1,152 @@
+/**
+ * SPEC §5's invariant with two replicas answering at once (docs/consistency.md): N concurrent
+ * admissions against a quota that fits K store exactly K, through kubectl and the real API server
+ * (the webhook sits behind a round-robin forwarder) and with reviews sent straight to both replicas.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { request } from 'node:https';
+import { anAdmissionReview, aPlacement, aQuota, aSyncTarget } from '../builders/objects.js';
+import { deleteFreshNamespaces, freshNamespace, kubectl } from './support/cluster.js';
+import { eventually, startTestWebhook, type TestWebhook } from './support/webhook.js';
+
+type Manifest = Record<string, unknown>;
+
+const TTL_SECONDS = 4;
+const BURST = 30;
+const K = 10;
+
+let webhook: TestWebhook;
+let ca: string;
+let cluster: string;
+
+const apply = (manifest: Manifest) => kubectl(['apply', '-f', '-'], { input: JSON.stringify(manifest) });
+
+const placement = (ns: string, name: string): Manifest => {
+  const { status: _status, ...rest } = aPlacement(name, { namespace: ns, requirements: { cpu: '1' }, clusters: [cluster] });
+  return { ...rest, metadata: { name, namespace: ns } };
+};
+
+/** Posts one AdmissionReview straight to a replica; resolves with its response. */
+async function review(port: number, body: Manifest): Promise<{ allowed: boolean; status?: { message: string } }> {
+  const req = request({ host: '127.0.0.1', port, path: '/validate/workloadplacements?timeout=10s', method: 'POST', ca, servername: 'localhost', headers: { 'content-type': 'application/json' } });
+  req.end(JSON.stringify(body));
+  const [res] = (await once(req, 'response')) as [IncomingMessage];
+  let text = '';
+  for await (const chunk of res) text += String(chunk);
+  return (JSON.parse(text) as { response: { allowed: boolean; status?: { message: string } } }).response;
+}
+
+const createReview = (ns: string, name: string, uid: string) => anAdmissionReview({ uid, object: { ...placement(ns, name), metadata: { name, namespace: ns, uid: `obj-${uid}` } } });
+
+/** A namespace this webhook covers, with a quota fitting `K` one-cpu placements, seen by every replica. */
+async function quotaNamespace(prefix: string, hard: Record<string, string> = { cpu: String(K), placements: String(K) }): Promise<string> {
+  const ns = await freshNamespace(prefix);
+  await webhook.cover(ns);
+  expect((await apply(aQuota('limit', { namespace: ns, hard }))).code).toBe(0);
+  // Each replica refuses a dry run over the quota only once its watch has delivered the quota.
+  for (const replica of webhook.set.replicas) {
+    await eventually(async () => {
+      const answer = await review(replica.port, anAdmissionReview({ uid: `probe-${replica.port}`, dryRun: true, object: { ...placement(ns, 'probe'), spec: { resourceRequirements: { cpu: '1000' }, targetClusters: [] } } }));
+      expect(answer.status?.message).toContain(`exceeded quota ${ns}/limit`);
+    });
+  }
+  return ns;
+}
+
+/** Runs `kubectl create` for every name at once; resolves with each result. */
+const createAll = (ns: string, names: readonly string[]) => Promise.all(names.map((name) => kubectl(['create', '-f', '-'], { input: JSON.stringify(placement(ns, name)) })));
+
+const names = (prefix: string, count = BURST) => Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+
+async function stored(ns: string): Promise<number> {
+  const listed = await kubectl(['get', 'wp', '-n', ns, '-o', 'name']);
+  return listed.stdout.split('\n').filter(Boolean).length;
+}
+
+beforeAll(async () => {
+  webhook = await startTestWebhook('consistency', { replicas: 2, env: { PLACEMENT_QUOTA_RESERVATION_TTL_SECONDS: String(TTL_SECONDS) } });
+  ca = readFileSync(webhook.set.caFile, 'utf8');
+  cluster = `consistency-${Date.now()}`;
+  const { status, ...spec } = aSyncTarget(cluster, { heartbeatInterval: '1h', capacity: { cpu: '10000', memory: '10Ti' } });
+  expect((await apply(spec)).code).toBe(0);
+  const heartbeat = { ...(status as Manifest), lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+  expect((await kubectl(['patch', 'synctarget', cluster, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: heartbeat })])).code).toBe(0);
+}, 120_000);
+
+afterAll(async () => {
+  await webhook?.stop();
+  await kubectl(['delete', 'synctarget', cluster, '--ignore-not-found']);
+  await deleteFreshNamespaces();
+}, 60_000);
+
+describe('two replicas, one quota that fits exactly K', () => {
+  it.each([1, 2, 3])(`round %i: ${BURST} concurrent kubectl creates store exactly ${K}`, async (round) => {
+    const ns = await quotaNamespace(`burst${round}`);
+    const results = await createAll(ns, names('p'));
+    const refused = results.filter((result) => result.code !== 0);
+    expect(refused).toHaveLength(BURST - K);
+    for (const result of refused) expect(result.stderr).toContain(`exceeded quota ${ns}/limit`);
+    expect(await stored(ns)).toBe(K);
+    // The status writer settles every reservation into used.
+    await eventually(async () => {
+      const status = await kubectl(['get', 'wq', 'limit', '-n', ns, '-o', 'jsonpath={.status.used.placements}/{.status.reservations[*].request}']);
+      expect(status.stdout).toBe(`${K}/`);
+    });
+  }, 120_000);
+
+  it(`admits exactly ${K} of ${BURST} AdmissionReviews sent straight to both replicas`, async () => {
+    const ns = await quotaNamespace('direct');
+    const ports = webhook.set.replicas.map((replica) => replica.port);
+    const answers = await Promise.all(names('r').map((name, i) => review(ports[i % ports.length] as number, createReview(ns, name, `${ns}-${name}`))));
+    expect(answers.filter((answer) => answer.allowed)).toHaveLength(K);
+    const reservations = await kubectl(['get', 'wq', 'limit', '-n', ns, '-o', 'jsonpath={range .status.reservations[*]}{.request}{"\\n"}{end}']);
+    expect(reservations.stdout.split('\n').filter(Boolean)).toHaveLength(K);
+  }, 60_000);
+
+  it(`a reservation whose object never appears stops counting within the TTL (${TTL_SECONDS}s)`, async () => {
+    const ns = await quotaNamespace('ttl', { cpu: '1' });
+    const [first, second] = webhook.set.replicas.map((replica) => replica.port) as [number, number];
+    expect((await review(first, createReview(ns, 'ghost', `${ns}-ghost`))).allowed).toBe(true);
+    const reservedAt = Date.now();
+    // Held on the other replica too: the reservation lives in the quota object, not in memory.
+    const refused = await review(second, createReview(ns, 'real', `${ns}-real-1`));
+    expect(refused).toMatchObject({ allowed: false, status: { message: `exceeded quota ${ns}/limit: cpu requested 1, used 1, hard 1` } });
+    await eventually(async () => expect((await kubectl(['create', '-f', '-'], { input: JSON.stringify(placement(ns, 'real')) })).code).toBe(0), (TTL_SECONDS + 10) * 1000);
+    const freedAfterMs = Date.now() - reservedAt;
+    expect(freedAfterMs).toBeGreaterThanOrEqual(TTL_SECONDS * 1000 - 1000);
+  }, 60_000);
+
+  it('restarting both replicas repairs a hand-corrupted status.used', async () => {
+    const ns = await quotaNamespace('repair');
+    for (const result of await createAll(ns, names('p', 3))) expect(result.code).toBe(0);
+    const used = () => kubectl(['get', 'wq', 'limit', '-n', ns, '-o', 'jsonpath={.status.used.cpu}/{.status.used.placements}']);
+    await eventually(async () => expect((await used()).stdout).toBe('3/3'));
+    await webhook.restart(async () => {
+      const corrupt = await kubectl(['patch', 'wq', 'limit', '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { used: { cpu: '9', placements: '9' } } })]);
+      expect(corrupt.code).toBe(0);
+      expect((await used()).stdout).toBe('9/9');
+    });
+    await eventually(async () => expect((await used()).stdout).toBe('3/3'));
+    // And the repaired figure is what admissions use: 7 more fit, not 1.
+    const results = await createAll(ns, names('q', 8));
+    expect(results.filter((result) => result.code === 0)).toHaveLength(7);
+  }, 120_000);
+
+  it(`killing one replica in the middle of a burst still leaves exactly ${K}`, async () => {
+    const ns = await quotaNamespace('kill');
+    const burst = createAll(ns, names('p'));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await webhook.kill(1);
+    const results = await burst;
+    for (const result of results.filter((r) => r.code !== 0)) expect(result.stderr).toMatch(/exceeded quota|failed calling webhook/);
+    expect(await stored(ns)).toBeLessThanOrEqual(K);
+    // Reservations the killed replica made for requests it never answered expire; then the quota fills to K exactly.
+    await webhook.restart();
+    await new Promise((resolve) => setTimeout(resolve, TTL_SECONDS * 1000));
+    await createAll(ns, names('q'));
+    expect(await stored(ns)).toBe(K);
+  }, 120_000);
+});

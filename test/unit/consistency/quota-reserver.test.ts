@@ -1,0 +1,136 @@
+/**
+ * The reservation protocol of docs/consistency.md against a fake API server that enforces
+ * resourceVersion preconditions: replicas are separate reservers and stores sharing one object.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { createQuotaReserver, type Hold, type QuotaReserver } from '../../../src/consistency/quota-reserver.js';
+import { QuotaStore } from '../../../src/consistency/quota-store.js';
+import { mustParse, type ResourceList } from '../../../src/quantity/index.js';
+import { FakeQuotaApi } from '../../builders/fake-quota-api.js';
+import { aQuota, NOW, quota } from '../../builders/objects.js';
+
+const silent = { debug: () => undefined, warn: () => undefined };
+const KEY = 'team-a/compute';
+const cpu = (amount: string): ResourceList => ({ cpu: mustParse(amount), placements: mustParse('1') });
+
+interface Replica {
+  reserver: QuotaReserver;
+  store: QuotaStore;
+}
+
+/** A replica whose tracker still holds the object as first listed (its copy lags every write). */
+function replica(api: FakeQuotaApi, options: { clock?: () => number; fallback?: ResourceList } = {}): Replica {
+  const tracked = quota(structuredClone(api.object));
+  const store = new QuotaStore({ api, tracked: (key) => (key === KEY ? tracked : undefined) });
+  const reserver = createQuotaReserver({ store, fallbackUsed: () => options.fallback ?? {}, clock: options.clock ?? (() => NOW), log: silent });
+  return { reserver, store };
+}
+
+function hold(request: string, amount = '1', overrides: Partial<Hold> = {}): Hold {
+  return {
+    requestUid: request,
+    placement: `team-a/${request}`,
+    minGeneration: 1,
+    quotas: [{ key: KEY, requested: cpu(amount) }],
+    deadlineMs: NOW + 5_000,
+    expiresAtMs: NOW + 30_000,
+    ...overrides,
+  };
+}
+
+const aQuotaObject = (hard: Record<string, string>, status?: Record<string, unknown>) => ({
+  ...aQuota('compute', { hard }),
+  ...(status ? { status } : {}),
+});
+
+describe('createQuotaReserver', () => {
+  it('admits exactly K of N concurrent holds from two replicas on one quota', async () => {
+    const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' } }));
+    const replicas = [replica(api), replica(api)];
+    const outcomes = await Promise.all(Array.from({ length: 30 }, (_, i) => replicas[i % 2]!.reserver.reserve(hold(`r${i}`))));
+    expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(10);
+    expect(api.reservations()).toHaveLength(10);
+    // Batching: far fewer writes than admissions, conflicts included.
+    expect(api.patches).toBeLessThan(30);
+  });
+
+  it('keeps a denial decided in a batch when a conflict makes it re-read a state where it would fit', async () => {
+    const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '8' } }));
+    const { reserver } = replica(api);
+    // The first write loses to a writer that freed 5 cpu: in the fresh state both holds would fit.
+    api.beforeWrite = (fake) => {
+      if (fake.patches === 1) fake.write({ used: { cpu: '3' } });
+    };
+    const [fits, refused] = await Promise.all([reserver.reserve(hold('a', '2')), reserver.reserve(hold('b', '1'))]);
+    expect(fits).toEqual({ ok: true });
+    expect(refused).toEqual({ ok: false, message: 'exceeded quota team-a/compute: cpu requested 1, used 10, hard 10' });
+    expect(api.conflicts).toBe(1);
+    expect(api.reservations().map((reservation) => reservation.request)).toEqual(['a']);
+  });
+
+  it('re-decides an admitted hold after a conflict: a competing write can turn it into a denial', async () => {
+    const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '8' } }));
+    const { reserver } = replica(api);
+    api.beforeWrite = (fake) => {
+      if (fake.patches === 1) fake.write({ used: { cpu: '10' } });
+    };
+    expect(await reserver.reserve(hold('a', '2'))).toEqual({ ok: false, message: 'exceeded quota team-a/compute: cpu requested 2, used 10, hard 10' });
+    expect(api.reservations()).toEqual([]);
+  });
+
+  it('charges a retried request once: its reservation replaces itself', async () => {
+    const api = new FakeQuotaApi(aQuotaObject({ cpu: '2' }, { used: { cpu: '0' } }));
+    const { reserver } = replica(api);
+    for (let attempt = 0; attempt < 3; attempt++) expect(await reserver.reserve(hold('same', '2'))).toEqual({ ok: true });
+    expect(api.reservations()).toHaveLength(1);
+  });
+
+  it('counts nothing for an expired reservation and drops it in the next write', async () => {
+    const expired = { request: 'gone', placement: 'team-a/gone', minGeneration: 1, charge: { cpu: '9' }, expires: new Date(NOW - 1).toISOString() };
+    const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' }, reservations: [expired] }));
+    const { reserver } = replica(api);
+    expect(await reserver.reserve(hold('new', '5'))).toEqual({ ok: true });
+    expect(api.reservations().map((reservation) => reservation.request)).toEqual(['new']);
+  });
+
+  it("uses this replica's count until the status writer has written used", async () => {
+    const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }));
+    const { reserver } = replica(api, { fallback: cpu('9') });
+    expect(await reserver.reserve(hold('a', '2'))).toEqual({ ok: false, message: 'exceeded quota team-a/compute: cpu requested 2, used 9, hard 10' });
+  });
+
+  it('refuses, without writing, a hold whose deadline has passed', async () => {
+    const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' } }));
+    const { reserver } = replica(api);
+    const outcome = await reserver.reserve(hold('late', '1', { deadlineMs: NOW }));
+    expect(outcome).toEqual({ ok: false, message: "could not reserve on quota team-a/compute before the request's deadline; try again" });
+    expect(api.patches).toBe(0);
+  });
+
+  it('gives back what earlier quotas hold when a later one refuses (all or nothing)', async () => {
+    const first = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' } }));
+    const second = new FakeQuotaApi({ ...aQuota('z-small', { hard: { cpu: '1' } }), status: { used: { cpu: '0' } } });
+    const apis: Record<string, FakeQuotaApi> = { [KEY]: first, 'team-a/z-small': second };
+    const byName = { compute: first, 'z-small': second } as Record<string, FakeQuotaApi>;
+    const api = {
+      get: (_ns: string, name: string) => byName[name]!.get(),
+      patchStatus: (ns: string, name: string, rv: string, status: object) => byName[name]!.patchStatus(ns, name, rv, status),
+    };
+    const store = new QuotaStore({ api, tracked: (key) => (apis[key] ? quota(structuredClone(apis[key].object)) : undefined) });
+    const reserver = createQuotaReserver({ store, fallbackUsed: () => ({}), clock: () => NOW, log: silent });
+    const both = hold('a', '2', { quotas: [{ key: 'team-a/z-small', requested: cpu('2') }, { key: KEY, requested: cpu('2') }] });
+    expect(await reserver.reserve(both)).toEqual({ ok: false, message: 'exceeded quota team-a/z-small: cpu requested 2, used 0, hard 1' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(first.reservations()).toEqual([]);
+    expect(second.reservations()).toEqual([]);
+  });
+
+  it('refuses with the API error when the write fails for another reason', async () => {
+    const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' } }));
+    api.beforeWrite = () => {
+      throw new Error('connection refused');
+    };
+    const { reserver } = replica(api);
+    expect(await reserver.reserve(hold('a'))).toEqual({ ok: false, message: 'could not reserve on quota team-a/compute: connection refused' });
+  });
+});

@@ -1,0 +1,55 @@
+/**
+ * The status writer settles reservations in the same compare-and-swap write as `used`: a placement is
+ * counted once, in `used` when the writer's tracker holds it, as a reservation when not.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { QuotaStore } from '../../../src/consistency/quota-store.js';
+import { createQuotaStatusWriter } from '../../../src/enforcement/quota-status-writer.js';
+import { FakeQuotaApi } from '../../builders/fake-quota-api.js';
+import { aPlacement, aQuota, NOW, quota, stateOf } from '../../builders/objects.js';
+
+const silent = { debug: () => undefined, warn: () => undefined };
+const later = new Date(NOW + 30_000).toISOString();
+const reservationOf = (name: string, cpu: string) => ({ request: `req-${name}`, placement: `team-a/${name}`, uid: `uid-${name}`, minGeneration: 1, charge: { cpu, placements: '1' }, expires: later });
+
+function setUp(status: Record<string, unknown>, placementsVersion: string) {
+  const manifest = { ...aQuota('compute', { hard: { cpu: '10', placements: '5' } }), status };
+  const api = new FakeQuotaApi(manifest);
+  // The writer's tracker holds p1 (and its copy of the quota, with both reservations).
+  const state = stateOf(aPlacement('p1', { requirements: { cpu: '2' }, clusters: ['a'] }));
+  state.upsertQuota(quota(structuredClone(api.object)));
+  const store = new QuotaStore({ api, tracked: (key) => state.quotaObject(key) });
+  const writer = createQuotaStatusWriter({ state, store, ready: () => true, placementsVersion: () => placementsVersion, clock: () => NOW, log: silent, debounceMs: 1 });
+  return { api, writer };
+}
+
+describe('quota status writer', () => {
+  const status = { used: { cpu: '0', placements: '0' }, reservations: [reservationOf('p1', '2'), reservationOf('p2', '3')], usedAsOf: '50' };
+
+  it('moves what its tracker counts from reservations into used, in one write', async () => {
+    const { api, writer } = setUp(status, '60');
+    writer.touchAll();
+    await writer.flush();
+    expect(api.patches).toBe(1);
+    expect(api.object.status).toMatchObject({ used: { cpu: '2', placements: '1' }, usedAsOf: '60', summary: { cpu: '2/10', placements: '1/5' } });
+    expect(api.reservations().map((r) => r.request)).toEqual(['req-p2']);
+  });
+
+  it('writes nothing when status already says it', async () => {
+    const { api, writer } = setUp({ ...status, used: { cpu: '2', placements: '1' }, reservations: [reservationOf('p2', '3')] }, '60');
+    writer.touchAll();
+    await writer.flush();
+    expect(api.patches).toBe(1); // hard, summary and the condition were not written yet
+    writer.touchAll();
+    await writer.flush();
+    expect(api.patches).toBe(1);
+  });
+
+  it('leaves used alone when its view is older than the one used was written from', async () => {
+    const { api, writer } = setUp(status, '40');
+    writer.touchAll();
+    await writer.flush();
+    expect(api.patches).toBe(0);
+    expect(api.reservations()).toHaveLength(2);
+  });
+});
