@@ -1,4 +1,5 @@
 import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { LRUCache } from 'lru-cache';
 import { GROUP, VERSION, workspaceQuotaSchema, type WorkspaceQuota } from '../api/resources.js';
 import { isOlderVersion } from '../core/quota-agreement.js';
 
@@ -41,6 +42,8 @@ export interface QuotaStoreOptions {
   readonly tracked: (key: string) => WorkspaceQuota | undefined;
   /** Conflicts in a row before giving up (each one means another writer got in first). */
   readonly maxAttempts?: number;
+  /** Quotas whose own last write or read is remembered (the least recently used are forgotten). */
+  readonly remembered?: number;
 }
 
 /**
@@ -49,11 +52,14 @@ export interface QuotaStoreOptions {
  * object again and asks the change afresh: the change sees every attempt's state and decides anew.
  */
 export class QuotaStore {
-  private readonly newest = new Map<string, WorkspaceQuota>();
+  // Bounded: only hot quotas benefit (a forgotten one starts from the tracker's copy, at worst one
+  // conflict more), and memory must not grow with every quota ever written.
+  private readonly newest: LRUCache<string, WorkspaceQuota>;
   private readonly maxAttempts: number;
 
   constructor(private readonly options: QuotaStoreOptions) {
     this.maxAttempts = options.maxAttempts ?? 16;
+    this.newest = new LRUCache({ max: options.remembered ?? 1024 });
   }
 
   /** The newest copy known without asking the API server; undefined once the tracker lost the quota. */
