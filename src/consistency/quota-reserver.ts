@@ -36,8 +36,6 @@ export interface QuotaReserverOptions {
 export interface QuotaReserver {
   /** Reserves on every quota of the hold (in key order) or on none. */
   reserve(hold: Hold): Promise<HoldOutcome>;
-  /** Status writes this reserver made (for benchmarks and logs). */
-  readonly writes: () => number;
 }
 
 interface PendingHold {
@@ -70,7 +68,6 @@ function decideOnce(pending: PendingHold, outcome: HoldOutcome): void {
 export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserver {
   const { store, fallbackUsed, clock, log } = options;
   const queues = new Map<string, QuotaQueue>();
-  let writes = 0;
 
   /** The status a round writes: live reservations, minus released and re-reviewed ones, plus the holds that fit. */
   const roundChange = (key: string, holds: readonly PendingHold[], releases: ReadonlySet<string>, accepted: PendingHold[]) => (quota: WorkspaceQuota) => {
@@ -92,7 +89,6 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     });
     const unchanged = accepted.length === 0 && kept.length === quota.status.reservations.length;
     if (unchanged) return undefined;
-    writes += 1;
     return { reservations: [...kept, ...accepted.map((pending) => pending.reservation)].map(toWireReservation) };
   };
 
@@ -172,5 +168,5 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     return { ok: true };
   };
 
-  return { reserve, writes: () => writes };
+  return { reserve };
 }

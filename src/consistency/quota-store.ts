@@ -14,7 +14,7 @@ export interface QuotaStatusApi {
 /** What to write given the quota as it is now; undefined when nothing needs writing. */
 export type StatusChange = (quota: WorkspaceQuota) => object | undefined;
 
-export const isConflict = (error: unknown): boolean => error instanceof ApiException && error.code === 409;
+const isConflict = (error: unknown): boolean => error instanceof ApiException && error.code === 409;
 const isNotFound = (error: unknown): boolean => error instanceof ApiException && error.code === 404;
 
 /** CustomObjectsApi through the service's identity; the resourceVersion in the patch is the precondition. */
