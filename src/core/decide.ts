@@ -22,6 +22,8 @@ export interface Review {
 export interface Demand {
   /** `<workspace>/<name>` of the placement. */
   readonly key: string;
+  /** The object's uid, when the request carries it (the API server sets it before validating a CREATE). */
+  readonly uid?: string | undefined;
   /** The first generation of the object that includes this change (1 for a CREATE). */
   readonly minGeneration: number;
   readonly quotas: readonly { readonly key: string; readonly requested: ResourceList }[];
@@ -125,6 +127,7 @@ export function decide(review: Review, view: StateView, config: DecisionConfig, 
   if (violations.length === 0) {
     const demand: Demand = {
       key: objectKey(next.metadata),
+      uid: next.metadata.uid,
       minGeneration: (old?.metadata.generation ?? 0) + 1,
       quotas: quotas.map(({ quota, requested }) => ({ key: quota.key, requested })),
       clusters: clusters.map(({ cluster, requested }) => ({ cluster, requested })),

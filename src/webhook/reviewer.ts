@@ -58,16 +58,6 @@ export function createReviewer(options: ReviewerOptions): Reviewer {
     return responseFor(request.uid, decision);
   };
 
-  const holdOf = (request: AdmissionRequest, demand: Demand, deadlineMs: number): Hold => ({
-    requestUid: request.uid,
-    placement: demand.key,
-    uid: (request.object as { metadata?: { uid?: string } } | undefined)?.metadata?.uid,
-    minGeneration: demand.minGeneration,
-    quotas: objectQuotas(demand),
-    deadlineMs,
-    expiresAtMs: clock() + reservationTtlMs,
-  });
-
   const reserveAcrossReplicas = async (quotas: QuotaReserver, request: AdmissionRequest, decision: Decision, hold: Hold) => {
     const outcome = await quotas.reserve(hold);
     if (outcome.ok) return answer(request, decision);
@@ -85,8 +75,12 @@ export function createReviewer(options: ReviewerOptions): Reviewer {
     const decision = decide(request, view, config, nowMs);
     const demand = decision.allowed && !request.dryRun ? decision.demand : undefined;
     if (!decision.allowed || !demand) return answer(request, decision);
-    ledger.reserve({ requestUid: request.uid, key: demand.key, minGeneration: demand.minGeneration, demand, expiresAtMs: nowMs + reservationTtlMs });
-    if (!reserver || objectQuotas(demand).length === 0) return answer(request, decision);
-    return reserveAcrossReplicas(reserver, request, decision, holdOf(request, demand, deadlineMs ?? nowMs + DEFAULT_TIMEOUT_MS));
+    const expiresAtMs = nowMs + reservationTtlMs;
+    ledger.reserve({ requestUid: request.uid, key: demand.key, minGeneration: demand.minGeneration, demand, expiresAtMs });
+    const quotas = objectQuotas(demand);
+    if (!reserver || quotas.length === 0) return answer(request, decision);
+    const { key: placement, uid, minGeneration } = demand;
+    const hold: Hold = { requestUid: request.uid, placement, uid, minGeneration, quotas, deadlineMs: deadlineMs ?? nowMs + DEFAULT_TIMEOUT_MS, expiresAtMs };
+    return reserveAcrossReplicas(reserver, request, decision, hold);
   };
 }
