@@ -13,7 +13,6 @@
  *   BENCH_STRICT_K            placements the quota fits (default 300)
  *   BENCH_STRICT_CONCURRENCY  concurrent creates (default 16)
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -21,6 +20,8 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ApiException, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { writeCertificates } from '../scripts/lib/certs.js';
+import { syncTarget, syncTargetStatus } from '../scripts/lib/demo.js';
+import { installService, must } from '../scripts/lib/install.js';
 import { ensureBinaries, readState, startControlPlane, stopControlPlane, type ControlPlaneState } from '../scripts/lib/control-plane.js';
 import { startWebhooks, stopWebhooks, waitReady } from '../scripts/lib/webhook-processes.js';
 import { VALIDATE_PATH, webhookConfiguration } from '../scripts/lib/webhook-registration.js';
@@ -38,10 +39,6 @@ const GROUP = { group: 'tmc.kcp.io', version: 'v1alpha1' };
 
 const envNumber = (env: string | undefined, fallback: number): number => (env && Number(env) > 0 ? Number(env) : fallback);
 const say = (line: string): void => void process.stderr.write(`[strict-quota] ${line}\n`);
-
-function kubectl(kubeconfig: string, args: string[], input?: string): string {
-  return execFileSync('kubectl', [`--kubeconfig=${kubeconfig}`, ...args], { input: input ?? '', encoding: 'utf8' });
-}
 
 /** Sum of kube-apiserver's request counter for writes of WorkspaceQuota status (every code, 409s included). */
 function quotaStatusWrites(state: ControlPlaneState): Promise<{ total: number; conflicts: number }> {
@@ -62,8 +59,8 @@ function quotaStatusWrites(state: ControlPlaneState): Promise<{ total: number; c
   });
 }
 
-const syncTarget = (name: string) => ({ apiVersion: 'tmc.kcp.io/v1alpha1', kind: 'SyncTarget', metadata: { name }, spec: { heartbeatInterval: '1h' } });
-const targetStatus = () => ({ status: { capacity: { cpu: '100000', memory: '100Ti' }, lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), conditions: [{ type: 'Ready', status: 'True', reason: 'Heartbeat', message: 'ok', lastTransitionTime: '2026-01-01T00:00:00Z' }] } });
+/** Clusters with room for everything: the bench measures the quota, not capacity. */
+const benchCluster = (name: string) => ({ name, location: 'bench', capacity: { cpu: '100000', memory: '100Ti' } });
 
 /** Sequential CAS on one SyncTarget's status for `seconds`: successful writes per second and their latencies. */
 async function casFloor(api: CustomObjectsApi, seconds: number): Promise<{ rate: number; p50: number; p99: number }> {
@@ -140,13 +137,12 @@ async function setUp(dir: string): Promise<{ state: ControlPlaneState; api: Cust
   await startControlPlane({ dir: path.join(dir, 'cp'), log: say });
   const state = readState(path.join(dir, 'cp'));
   const admin = state.adminKubeconfig;
-  const files = ['crds/workloadplacements.yaml', 'crds/synctargets.yaml', 'crds/workspacequotas.yaml', 'namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml'].flatMap((file) => ['-f', path.join('manifests', file)]);
-  kubectl(admin, ['apply', ...files]);
-  kubectl(admin, ['wait', '--for=condition=Established', '--timeout=60s', ...files.slice(0, 6)]);
-  kubectl(admin, ['create', 'namespace', NS]);
-  kubectl(admin, ['create', 'namespace', FREE_NS]);
-  kubectl(admin, ['apply', '-f', '-'], [syncTarget('bench-target'), syncTarget('bench-floor')].map((o) => JSON.stringify(o)).join('\n'));
-  for (const target of ['bench-target', 'bench-floor']) kubectl(admin, ['patch', 'synctarget', target, '--subresource=status', '--type=merge', '-p', JSON.stringify(targetStatus())]);
+  installService(admin);
+  must(admin, ['create', 'namespace', NS]);
+  must(admin, ['create', 'namespace', FREE_NS]);
+  const clusters = ['bench-target', 'bench-floor'].map(benchCluster);
+  must(admin, ['apply', '-f', '-'], clusters.map((cluster) => JSON.stringify(syncTarget(cluster))).join('\n'));
+  for (const cluster of clusters) must(admin, ['patch', 'synctarget', cluster.name, '--subresource=status', '--type=merge', '-p', JSON.stringify(syncTargetStatus(cluster, new Date()))]);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(admin);
   return { state, api: kubeConfig.makeApiClient(CustomObjectsApi) };
@@ -159,11 +155,11 @@ async function startReplicas(dir: string, state: ControlPlaneState, k: number): 
   const set = await startWebhooks({ dir, kubeconfig: state.serviceKubeconfig, certDir, replicas: 2, env: { PLACEMENT_QUOTA_LOG_LEVEL: 'warn' } });
   await waitReady(set);
   const registration = webhookConfiguration(readFileSync(path.join(certDir, 'ca.crt'), 'utf8'), { url: `https://127.0.0.1:${set.port}${VALIDATE_PATH}` });
-  kubectl(state.adminKubeconfig, ['apply', '-f', '-'], JSON.stringify(registration));
+  must(state.adminKubeconfig, ['apply', '-f', '-'], JSON.stringify(registration));
   const quota = { apiVersion: 'tmc.kcp.io/v1alpha1', kind: 'WorkspaceQuota', metadata: { name: 'hot', namespace: NS }, spec: { hard: { placements: String(k) } } };
-  kubectl(state.adminKubeconfig, ['apply', '-f', '-'], JSON.stringify(quota));
+  must(state.adminKubeconfig, ['apply', '-f', '-'], JSON.stringify(quota));
   // Both replicas' watches deliver the quota within milliseconds; the status writer's first write shows one has.
-  for (let tries = 0; kubectl(state.adminKubeconfig, ['get', 'wq', 'hot', '-n', NS, '-o', 'jsonpath={.status.hard.placements}']) !== String(k); tries++) {
+  for (let tries = 0; must(state.adminKubeconfig, ['get', 'wq', 'hot', '-n', NS, '-o', 'jsonpath={.status.hard.placements}']) !== String(k); tries++) {
     if (tries > 100) throw new Error('the webhook never wrote the quota status');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

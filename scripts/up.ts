@@ -3,13 +3,13 @@
  * webhook (`placement-quota serve`, N replicas) registered through a ValidatingWebhookConfiguration,
  * a small demo, and a rejection as kubectl prints it. Everything keeps running until `npm run down`.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { writeCertificates } from './lib/certs.js';
 import { controlPlaneStatus, ensureBinaries, readState, startControlPlane } from './lib/control-plane.js';
+import { installService, kubectl, must } from './lib/install.js';
 import { demoClusters, demoPlacements, demoQuota, DEMO_NAMESPACE, rejectedPlacement, syncTarget, syncTargetStatus } from './lib/demo.js';
 import { VALIDATE_PATH, webhookConfiguration } from './lib/webhook-registration.js';
 import { startWebhooks, waitReady } from './lib/webhook-processes.js';
@@ -17,17 +17,6 @@ import { startWebhooks, waitReady } from './lib/webhook-processes.js';
 const RUN_DIR = path.resolve('.run');
 const started = Date.now();
 const say = (line: string): void => void process.stderr.write(`[up +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
-
-function kubectl(kubeconfig: string, args: string[], input?: string): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync('kubectl', [`--kubeconfig=${kubeconfig}`, ...args], { input: input ?? '', encoding: 'utf8' });
-  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
-}
-
-function must(kubeconfig: string, args: string[], input?: string): string {
-  const result = kubectl(kubeconfig, args, input);
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed:\n${result.stderr}`);
-  return result.stdout;
-}
 
 const asInput = (objects: readonly object[]): string => objects.map((o) => JSON.stringify(o)).join('\n');
 
@@ -47,10 +36,7 @@ async function controlPlane(): Promise<{ admin: string; service: string }> {
 
 function install(admin: string): void {
   say('installing CRDs, namespace, service account and RBAC…');
-  const files = ['crds/workloadplacements.yaml', 'crds/synctargets.yaml', 'crds/workspacequotas.yaml', 'namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml'];
-  const args = files.flatMap((file) => ['-f', path.join('manifests', file)]);
-  must(admin, ['apply', ...args]);
-  must(admin, ['wait', '--for=condition=Established', '--timeout=60s', ...args.slice(0, 6)]);
+  installService(admin);
 }
 
 function applyDemo(admin: string): void {
