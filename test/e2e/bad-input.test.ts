@@ -4,8 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { request, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { request } from 'node:http';
 import { connect as tlsConnect } from 'node:tls';
 import { anAdmissionReview, aPlacement } from '../builders/objects.js';
 import { deleteFreshNamespaces, freshNamespace } from './support/cluster.js';
@@ -26,14 +25,7 @@ afterAll(async () => {
   await deleteFreshNamespaces();
 });
 
-async function post(body: string | Buffer, contentType = 'application/json'): Promise<{ status: number; json: Record<string, unknown> }> {
-  const req = httpsRequest({ host: '127.0.0.1', port, path: '/validate/workloadplacements?timeout=5s', method: 'POST', ca, servername: 'localhost', headers: { 'content-type': contentType } });
-  req.end(body);
-  const [res] = (await once(req, 'response')) as [IncomingMessage];
-  let text = '';
-  for await (const chunk of res) text += String(chunk);
-  return { status: res.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> };
-}
+const post = (body: string | Buffer, contentType?: string) => webhook.post(0, body, contentType);
 
 const review = (object: Record<string, unknown>) => JSON.stringify(anAdmissionReview({ uid: 'u-1', object }));
 

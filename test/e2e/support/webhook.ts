@@ -3,6 +3,9 @@
  * the service identity's kubeconfig, registered through a ValidatingWebhookConfiguration that only
  * covers this file's namespaces (so files running at the same time do not see each other's webhook).
  */
+import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import { request } from 'node:https';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -11,11 +14,27 @@ import { VALIDATE_PATH, webhookConfiguration } from '../../../scripts/lib/webhoo
 import { startReplica, startWebhooks, stopWebhooks, terminate, waitReady, webhookStateFile, type WebhookReplica, type WebhookSet } from '../../../scripts/lib/webhook-processes.js';
 import { clusterInfo, kubectl, type KubectlResult } from './cluster.js';
 
+export interface WebhookReply {
+  readonly status: number;
+  readonly json: Record<string, unknown>;
+}
+
+async function postTls(port: number, ca: string, body: string | Buffer, contentType: string): Promise<WebhookReply> {
+  const req = request({ host: '127.0.0.1', port, path: `${VALIDATE_PATH}?timeout=10s`, method: 'POST', ca, servername: 'localhost', headers: { 'content-type': contentType } });
+  req.end(body);
+  const [res] = (await once(req, 'response')) as [IncomingMessage];
+  let text = '';
+  for await (const chunk of res) text += String(chunk);
+  return { status: res.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> };
+}
+
 export interface TestWebhook {
   readonly set: WebhookSet;
   readonly label: Record<string, string>;
   /** Labels a namespace so that this webhook reviews its placements. */
   cover(namespace: string): Promise<void>;
+  /** POSTs a body to replica `index` over TLS, as the API server does (trusting only this webhook's CA). */
+  post(index: number, body: string | Buffer, contentType?: string): Promise<WebhookReply>;
   /** Kills replica `index` at once (SIGKILL), as a crashed pod. */
   kill(index: number): Promise<void>;
   /** Stops every replica, runs `meanwhile`, starts them again on the same ports and waits until ready. */
@@ -43,11 +62,13 @@ export async function startTestWebhook(name: string, options: { replicas?: numbe
   const set = await startWebhooks(startOptions);
   await waitReady(set);
   const label = { 'placement-quota.e2e/webhook': name };
-  const registration = webhookConfiguration(readFileSync(path.join(certDir, 'ca.crt'), 'utf8'), { url: `https://127.0.0.1:${set.port}${VALIDATE_PATH}` }, { name: `e2e-${name}`, namespaceLabels: label });
+  const ca = readFileSync(path.join(certDir, 'ca.crt'), 'utf8');
+  const registration = webhookConfiguration(ca, { url: `https://127.0.0.1:${set.port}${VALIDATE_PATH}` }, { name: `e2e-${name}`, namespaceLabels: label });
   await must(['apply', '-f', '-'], JSON.stringify(registration));
   return {
     set,
     label,
+    post: (index, body, contentType = 'application/json') => postTls((set.replicas[index] as WebhookReplica).port, ca, body, contentType),
     cover: async (namespace) => {
       await must(['label', 'namespace', namespace, `placement-quota.e2e/webhook=${name}`, '--overwrite']);
     },
