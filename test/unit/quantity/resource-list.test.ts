@@ -155,6 +155,39 @@ describe('parseList', () => {
   });
 });
 
+describe('operations that change nothing', () => {
+  const built = list({ cpu: '1', memory: '1Gi' });
+  const literal: ResourceList = Object.freeze({ memory: mustParse('1Gi'), cpu: mustParse('1') });
+
+  it.each<[name: string, result: () => ResourceList]>([
+    ['a + {}', () => addLists(built, {})],
+    ['{} + a', () => addLists({}, built)],
+    ['a − {}', () => subLists(built, {})],
+    ['a × 1', () => scaleList(built, 1)],
+    ['a × 1n', () => scaleList(built, 1n)],
+    ['mask keeping every name', () => mask(built, ['memory', 'cpu', 'pods'])],
+  ])('%s returns the input list itself', (_name, result) => {
+    expect(result()).toBe(built);
+  });
+
+  it.each<[name: string, result: () => ResourceList]>([
+    ['a + {}', () => addLists(literal, {})],
+    ['{} + a', () => addLists({}, literal)],
+    ['a − {}', () => subLists(literal, {})],
+    ['a × 1', () => scaleList(literal, 1)],
+    ['mask keeping every name', () => mask(literal, ['cpu', 'memory'])],
+  ])('%s of a list not built here is a new sorted, frozen list that inherits nothing', (_name, result) => {
+    const copy = result();
+    expect(copy).not.toBe(literal);
+    expect([Object.keys(copy), Object.isFrozen(copy), 'constructor' in copy, 'toString' in copy]).toEqual([['cpu', 'memory'], true, false, false]);
+    expect(formatList(copy)).toEqual({ cpu: '1', memory: '1Gi' });
+  });
+
+  it('results built from names out of order come out sorted', () => {
+    expect(Object.keys(addLists(list({ storage: '1' }), list({ cpu: '1', pods: '2' })))).toEqual(['cpu', 'pods', 'storage']);
+  });
+});
+
 describe('names that are also Object.prototype members', () => {
   const hostile = parseList(JSON.parse('{"__proto__": "1", "constructor": "2", "toString": "3"}') as Strings);
 
