@@ -41,7 +41,6 @@ export type Decision =
     };
 
 const UNTOUCHED: Decision = { allowed: true, warnings: [] };
-const NOTHING: ResourceList = Object.freeze({});
 
 const positivePart = (list: ResourceList): ResourceList => mask(list, positiveResources(list));
 
@@ -58,31 +57,34 @@ function previous(review: Review): WorkloadPlacement | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
-/** What the placement charges a quota: its full charge if the quota's scope selects it, else nothing. */
-function chargeUnder(quota: QuotaLimits, placement: WorkloadPlacement | undefined, workspace: string): ResourceList {
-  if (!placement || workspaceKey(placement.metadata) !== workspace) return NOTHING;
-  if (!selectorMatches(quota.scopeSelector, placement.metadata.labels)) return NOTHING;
-  return quotaCharge(placement, placementClusters(placement).length);
-}
-
+/**
+ * What a write adds to a quota: the growth of the placement's charge under it. The new object always
+ * falls under every applicable quota (same workspace and labels); the old one only when its own
+ * workspace and labels put it there, so there are just two possible answers, each computed once.
+ */
 function quotaDemands(view: StateView, next: WorkloadPlacement, old: WorkloadPlacement | undefined, config: DecisionConfig) {
   const workspace = workspaceKey(next.metadata);
+  const charge = quotaCharge(next, placementClusters(next).length);
+  const whole = positivePart(charge);
+  let overOld: ResourceList | undefined;
+  const growthOverOld = (previous: WorkloadPlacement): ResourceList =>
+    (overOld ??= positivePart(subLists(charge, quotaCharge(previous, placementClusters(previous).length))));
+  const counted = (quota: QuotaLimits, previous: WorkloadPlacement): boolean =>
+    workspaceKey(previous.metadata) === workspace && selectorMatches(quota.scopeSelector, previous.metadata.labels);
   return applicableQuotas(view, workspace, next.metadata.labels, config).map((quota) => ({
     quota,
-    requested: positivePart(subLists(chargeUnder(quota, next, workspace), chargeUnder(quota, old, workspace))),
+    requested: old && counted(quota, old) ? growthOverOld(old) : whole,
   }));
 }
 
+/** Per cluster of the new object: the whole requirements where it is new, the growth where it was already. */
 function clusterDemands(next: WorkloadPlacement, old: WorkloadPlacement | undefined): ClusterDemand[] {
   const before = new Set(old ? placementClusters(old) : []);
-  const consumption = clusterConsumption(next);
-  const previousConsumption = old ? clusterConsumption(old) : NOTHING;
+  const whole = positivePart(clusterConsumption(next));
+  const growth = old ? positivePart(subLists(clusterConsumption(next), clusterConsumption(old))) : whole;
+  const isNew = (cluster: string): boolean => !before.has(cluster) && Object.keys(whole).length > 0;
   return placementClusters(next)
-    .map((cluster) => {
-      const isNew = !before.has(cluster) && Object.keys(positivePart(consumption)).length > 0;
-      const requested = isNew ? positivePart(consumption) : positivePart(subLists(consumption, previousConsumption));
-      return { cluster, requested, isNew };
-    })
+    .map((cluster) => (isNew(cluster) ? { cluster, requested: whole, isNew: true } : { cluster, requested: growth, isNew: false }))
     .filter((demand) => demand.isNew || Object.keys(demand.requested).length > 0);
 }
 
