@@ -8,7 +8,7 @@
  * to `tier: batch`), so a placement is checked against 1–2 quotas; every tenth workspace is full (its
  * `compute` quota allows 10 placements and holds about 100).
  */
-import { aPlacement, aQuota, aSyncTarget, placement, quota, syncTarget } from '../../test/builders/objects.js';
+import { addManifest, aPlacement, aQuota, aSyncTarget, type Manifest } from '../../test/builders/objects.js';
 import { TrackedState } from '../../src/core/state.js';
 
 export interface PopulationSize {
@@ -58,8 +58,8 @@ export function someClusters(random: () => number, clusterCount: number): string
   return [...names];
 }
 
-function quotaManifests(size: PopulationSize): Record<string, unknown>[] {
-  const manifests: Record<string, unknown>[] = [];
+function quotaManifests(size: PopulationSize): Manifest[] {
+  const manifests: Manifest[] = [];
   for (let w = 0; manifests.length < size.quotas; w++) {
     const namespace = workspaceName(w);
     const placements = isFullWorkspace(w) ? '10' : '10000';
@@ -71,18 +71,17 @@ function quotaManifests(size: PopulationSize): Record<string, unknown>[] {
   return manifests;
 }
 
-/** Builds the state the way the tracker does: every object parsed by its zod schema, then upserted. */
-export function buildState(size: PopulationSize, seed = 1): TrackedState {
+const clusterCapacity = (i: number): Record<string, string> =>
+  isLargeCluster(i) ? { cpu: '128', memory: '512Gi', storage: '2Ti', pods: '1100' } : { cpu: '32', memory: '128Gi', storage: '1Ti', pods: '330' };
+
+/** Every object of the population, as manifests: clusters, then quotas, then placements (same seed, same objects). */
+export function* populationManifests(size: PopulationSize, seed = 1): Generator<Manifest> {
   const random = seeded(seed);
-  const state = new TrackedState();
-  for (let i = 0; i < size.clusters; i++) {
-    const capacity = isLargeCluster(i) ? { cpu: '128', memory: '512Gi', storage: '2Ti', pods: '1100' } : { cpu: '32', memory: '128Gi', storage: '1Ti', pods: '330' };
-    state.upsertSyncTarget(syncTarget(aSyncTarget(clusterName(i), { capacity, location: `region-${i % 7}` })));
-  }
-  for (const manifest of quotaManifests(size)) state.upsertQuota(quota(manifest));
+  for (let i = 0; i < size.clusters; i++) yield aSyncTarget(clusterName(i), { capacity: clusterCapacity(i), location: `region-${i % 7}` });
+  yield* quotaManifests(size);
   for (let i = 0; i < size.placements; i++) {
     const clusters = someClusters(random, size.clusters);
-    const manifest = aPlacement(`p-${pad(i, 6)}`, {
+    yield aPlacement(`p-${pad(i, 6)}`, {
       namespace: workspaceName(i % size.workspaces),
       requirements: { cpu: pick(random, CPUS), memory: pick(random, MEMORIES) },
       clusters,
@@ -90,8 +89,13 @@ export function buildState(size: PopulationSize, seed = 1): TrackedState {
       labels: { app: `app-${i % 50}`, tier: i % 2 === 0 ? 'batch' : 'web' },
       phase: 'Placed',
     });
-    state.upsertPlacement(placement(manifest));
   }
+}
+
+/** Builds the state the way the tracker does: every object parsed by its zod schema, then upserted. */
+export function buildState(size: PopulationSize, seed = 1): TrackedState {
+  const state = new TrackedState();
+  for (const manifest of populationManifests(size, seed)) addManifest(state, manifest);
   return state;
 }
 

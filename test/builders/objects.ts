@@ -113,12 +113,15 @@ export const quota = (manifest: Manifest): WorkspaceQuota => workspaceQuotaSchem
 /** A TrackedState holding these manifests, each parsed as the tracker would. */
 export function stateOf(...manifests: Manifest[]): TrackedState {
   const state = new TrackedState();
-  for (const manifest of manifests) {
-    if (manifest.kind === 'SyncTarget') state.upsertSyncTarget(syncTarget(manifest));
-    else if (manifest.kind === 'WorkspaceQuota') state.upsertQuota(quota(manifest));
-    else state.upsertPlacement(placement(manifest));
-  }
+  for (const manifest of manifests) addManifest(state, manifest);
   return state;
+}
+
+/** Parses one manifest by its kind's schema, as the tracker would, and upserts it. */
+export function addManifest(state: TrackedState, manifest: Manifest): void {
+  if (manifest.kind === 'SyncTarget') state.upsertSyncTarget(syncTarget(manifest));
+  else if (manifest.kind === 'WorkspaceQuota') state.upsertQuota(quota(manifest));
+  else state.upsertPlacement(placement(manifest));
 }
 
 export interface ReviewOptions {

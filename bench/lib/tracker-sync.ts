@@ -1,0 +1,58 @@
+/**
+ * One cold sync, in a process of its own so its memory is its own (bench/tracker-scale.ts forks it):
+ * node --expose-gc --import tsx bench/lib/tracker-sync.ts <kubeconfig>
+ *
+ * Measures RSS and heap after the modules are loaded (the empty process), then starts the service's
+ * tracker on an empty TrackedState, times it until ready (every kind listed, watches started),
+ * collects garbage and measures again. Prints one JSON line on stdout.
+ */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { TrackedState } from '../../src/core/state.js';
+import { TRACKED_KINDS } from '../../src/tracker/kinds.js';
+import { createTracker } from '../../src/tracker/tracker.js';
+
+export interface SyncFigures {
+  readonly syncMs: number;
+  readonly rssBytes: number;
+  readonly heapBytes: number;
+  readonly objects: Readonly<Record<string, number>>;
+}
+
+async function settledMemory(): Promise<NodeJS.MemoryUsage> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with --expose-gc');
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await sleep(50);
+  }
+  return process.memoryUsage();
+}
+
+async function main(kubeconfig: string): Promise<SyncFigures> {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(kubeconfig);
+  const state = new TrackedState();
+  const tracker = createTracker({ kubeConfig, state, log: pino({ level: 'silent' }) });
+  const empty = await settledMemory();
+  const start = performance.now();
+  await tracker.start();
+  const syncMs = performance.now() - start;
+  const full = await settledMemory();
+  const objects = Object.fromEntries(TRACKED_KINDS.map(({ kind }) => [kind, state.keys(kind).length]));
+  await tracker.stop();
+  return { syncMs, rssBytes: full.rss - empty.rss, heapBytes: full.heapUsed - empty.heapUsed, objects };
+}
+
+main(process.argv[2] ?? '').then(
+  (figures) => {
+    process.stdout.write(`${JSON.stringify(figures)}\n`);
+    process.exit(0);
+  },
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
