@@ -10,14 +10,20 @@ export interface ApplySink {
   invalid(kind: TrackedKind, key: string | undefined, issues: string, resourceVersion: string | undefined): void;
 }
 
-/** A list being read page by page; nothing reaches the state until the last page is in. */
+/**
+ * A list being read page by page. A relist reaches the state only when its last page is in; a kind's
+ * first list is applied as its pages come in (see KindApplier), and only their keys are kept here.
+ */
 export interface CollectedList {
+  /** Listed objects waiting for the swap (relists). */
   readonly objects: TrackedObject[];
+  /** Keys of listed objects already applied (a kind's first list). */
+  readonly applied: Set<string>;
   /** Keys of listed objects the schema refused. */
   readonly invalidKeys: Set<string>;
 }
 
-export const emptyList = (): CollectedList => ({ objects: [], invalidKeys: new Set() });
+export const emptyList = (): CollectedList => ({ objects: [], applied: new Set(), invalidKeys: new Set() });
 
 /**
  * Applies one kind's lists and watch events to the shared state. An object its schema refuses is
@@ -29,6 +35,8 @@ export const emptyList = (): CollectedList => ({ objects: [], invalidKeys: new S
 export class KindApplier {
   private invalidKeys = new Set<string>();
   private parseErrorCount = 0;
+  /** Whether a list of this kind has been swapped in: until then the kind is out of view for everyone. */
+  private listed = false;
 
   constructor(
     private readonly kind: TrackedKind,
@@ -46,25 +54,38 @@ export class KindApplier {
     return this.invalidKeys.size;
   }
 
-  /** Parses one page of a list into `list`. */
+  /**
+   * Parses one page of a list into `list`. On a relist the parsed objects wait for the swap, so no
+   * decision sees half a list. On the kind's first list they go into the state at once: the kind is
+   * not in view until that list is swapped in, so no decision reads it meanwhile, and the tracker then
+   * never holds a whole list of parsed objects beside the state (SPEC §12: memory of a cold sync).
+   */
   collect(items: readonly unknown[], list: CollectedList): void {
     for (const item of items) {
       const parsed = parseObject(this.kind, item);
-      if (parsed.ok) list.objects.push(parsed.tracked);
-      else {
+      if (!parsed.ok) {
         if (parsed.key !== undefined) list.invalidKeys.add(parsed.key);
         this.refused(parsed.key, parsed.issues, undefined);
+      } else if (this.listed) list.objects.push(parsed.tracked);
+      else {
+        this.state.upsert(parsed.tracked);
+        list.applied.add(parsed.key);
+        this.sink.change(this.kind, parsed.key, parsed.tracked);
       }
     }
   }
 
   /**
    * Makes the kind hold exactly a complete list, in one synchronous step (no decision can see a
-   * half-applied list), then reports every deletion and every listed object.
+   * half-applied list), then reports every deletion and every listed object not reported yet.
+   * Deleted: what the state held and the list did not name (on a first list, what an earlier,
+   * failed attempt applied).
    */
   swap(list: CollectedList): { deleted: number } {
-    const deleted = this.state.replaceKind(this.kind, list.objects, list.invalidKeys);
+    const keep = list.applied.size === 0 ? list.invalidKeys : new Set([...list.applied, ...list.invalidKeys]);
+    const deleted = this.state.replaceKind(this.kind, list.objects, keep);
     this.invalidKeys = new Set(list.invalidKeys);
+    this.listed = true;
     for (const key of deleted) this.sink.change(this.kind, key, undefined);
     for (const tracked of list.objects) this.sink.change(this.kind, trackedKey(tracked), tracked);
     return { deleted: deleted.length };

@@ -181,7 +181,7 @@ export class KindSync {
     return 'watch';
   }
 
-  /** Reads every page; nothing is applied until the last one is in, so no one sees half a list. */
+  /** Reads every page; a relist is applied only when the last one is in, so no one sees half a list. */
   private async readList(): Promise<{ list: CollectedList; resourceVersion: string }> {
     const list = emptyList();
     let continueToken: string | undefined;
@@ -205,7 +205,7 @@ export class KindSync {
     if (relist) this.counters.relists++;
     const { deleted } = this.deps.applier.swap(list);
     this.resourceVersion = resourceVersion;
-    const info: SyncedInfo = { objects: list.objects.length, invalid: list.invalidKeys.size, deleted, resourceVersion, relist };
+    const info: SyncedInfo = { objects: list.objects.length + list.applied.size, invalid: list.invalidKeys.size, deleted, resourceVersion, relist };
     this.deps.log.info({ ...info, ms: this.deps.clock() - started }, relist ? 'relisted' : 'listed');
     this.deps.onSynced(this.kind, info);
     this.clearGrace();

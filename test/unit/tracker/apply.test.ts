@@ -84,6 +84,35 @@ describe('KindApplier: lists', () => {
     expect([applier.parseErrors, applier.invalidCount]).toEqual([1, 1]);
   });
 
+  it("applies a kind's first list page by page; a relist reaches the state only with its last page", () => {
+    const { applier, state, seen } = applierFor('WorkloadPlacement');
+    const first = emptyList();
+    applier.collect([wp('a', '1'), wp('b', '2')], first);
+    // Nobody reads the kind before its first swap: the pages go straight into the state.
+    expect([state.keys('WorkloadPlacement').sort(), allocatedCpu(state), first.objects.length]).toEqual([['team-a/a', 'team-a/b'], '3', 0]);
+    applier.collect([wp('c', '4')], first);
+    expect(applier.swap(first)).toEqual({ deleted: 0 });
+    expect(seen.changes.map(([, key, what]) => `${what} ${key}`)).toEqual(['upsert team-a/a', 'upsert team-a/b', 'upsert team-a/c']);
+
+    const second = emptyList();
+    applier.collect([wp('a', '8')], second);
+    expect([state.keys('WorkloadPlacement').length, allocatedCpu(state)]).toEqual([3, '7']);
+    expect(applier.swap(second)).toEqual({ deleted: 2 });
+    expect([state.keys('WorkloadPlacement'), allocatedCpu(state)]).toEqual([['team-a/a'], '8']);
+  });
+
+  it.each<[string, Manifest[], string[], number, string]>([
+    ['drops what only the failed attempt applied', [wp('a', '1')], ['team-a/a'], 1, '1'],
+    ['keeps the last good version of an object now refused', [wp('a', '1'), badCpu('b'), wp('c', '4')], ['team-a/a', 'team-a/b', 'team-a/c'], 0, '7'],
+  ])('a first list read again after a failed attempt %s', (_name, listed, keys, deleted, cpu) => {
+    const { applier, state } = applierFor('WorkloadPlacement');
+    applier.collect([wp('a', '1'), wp('b', '2')], emptyList()); // its next page never came
+    const again = emptyList();
+    applier.collect(listed, again);
+    expect(applier.swap(again)).toEqual({ deleted });
+    expect([state.keys('WorkloadPlacement').sort(), allocatedCpu(state)]).toEqual([keys, cpu]);
+  });
+
   it('a relist drops objects deleted meanwhile and reports their deletion', () => {
     const { applier, state, seen } = applierFor('WorkloadPlacement');
     relist(applier, [wp('a', '1'), wp('b', '2'), wp('c', '4')]);
