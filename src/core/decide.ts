@@ -3,8 +3,9 @@ import { GROUP, workloadPlacementSchema, type WorkloadPlacement } from '../api/r
 import type { DecisionConfig } from '../api/config.js';
 import { mask, subLists, type ResourceList } from '../quantity/index.js';
 import { clusterConsumption, placementClusters, quotaCharge } from './charging.js';
-import { clustersWithRoom, clusterViolation, limitShortfalls, positiveResources, quotaViolation, type ClusterDemand, type Violation } from './fit.js';
+import { clusterViolation, limitShortfalls, positiveResources, quotaViolation, type ClusterDemand, type Violation } from './fit.js';
 import { denialMessage, softLimitWarning } from './messages.js';
+import { clustersWithRoom } from './room.js';
 import { selectorMatches } from './selector.js';
 import { applicableQuotas, type QuotaLimits, type StateView } from './state.js';
 import { objectKey, workspaceKey } from './workspace.js';

@@ -1,7 +1,6 @@
-import type { SyncTarget } from '../api/resources.js';
 import type { DecisionConfig } from '../api/config.js';
-import { add, cmp, fromInteger, mulRatio, sub, ZERO, type Quantity, type ResourceList } from '../quantity/index.js';
-import { clusterHealth } from './health.js';
+import { add, amountOf, cmp, fromInteger, sub, ZERO, type Quantity, type ResourceList } from '../quantity/index.js';
+import { clusterHealth, type ClusterRecord } from './cluster-record.js';
 import type { QuotaLimits, StateView } from './state.js';
 
 /** One resource of a quota that the request would push past a limit. */
@@ -30,7 +29,8 @@ export type Violation =
   | { readonly kind: 'cluster-capacity'; readonly cluster: string; readonly shortfalls: readonly CapacityShortfall[] };
 
 const ONE = fromInteger(1);
-const get = (list: ResourceList, name: string): Quantity => list[name] ?? ZERO;
+// Own names only: lists parsed from objects have a prototype, and a resource may be called `constructor`.
+const get = amountOf;
 
 /** Names whose amount is above zero: only growth is checked against limits. */
 export function positiveResources(list: ResourceList): string[] {
@@ -42,7 +42,7 @@ export function positiveResources(list: ResourceList): string[] {
 /** Resources of `limits` that `used + requested` would exceed (resources without a limit are unlimited). */
 export function limitShortfalls(limits: ResourceList, used: ResourceList, requested: ResourceList): QuotaShortfall[] {
   return positiveResources(requested)
-    .filter((resource) => limits[resource] !== undefined)
+    .filter((resource) => Object.hasOwn(limits, resource))
     .map((resource) => ({ resource, requested: get(requested, resource), used: get(used, resource), limit: get(limits, resource) }))
     .filter((row) => cmp(add(row.used, row.requested), row.limit) > 0);
 }
@@ -55,22 +55,21 @@ export function quotaViolation(quota: QuotaLimits, used: ResourceList, requested
 
 /** Allocatable × overcommit ratio of one resource (ratio 1 when not configured). */
 export function overcommitRatio(config: DecisionConfig, resource: string): Quantity {
-  return config.overcommit[resource] ?? ONE;
+  return Object.hasOwn(config.overcommit, resource) ? get(config.overcommit, resource) : ONE;
 }
 
 /** Free room of one resource on a cluster: allocatable × ratio − allocated (may be negative when overcommitted). */
-export function freeRoom(target: SyncTarget, allocated: ResourceList, resource: string, config: DecisionConfig): Quantity {
-  const effective = mulRatio(get(target.status.allocatable, resource), overcommitRatio(config, resource));
-  return sub(effective, get(allocated, resource));
+export function freeRoom(record: ClusterRecord, allocated: ResourceList, resource: string, config: DecisionConfig): Quantity {
+  return sub(get(record.effectiveAllocatable(config.overcommit), resource), get(allocated, resource));
 }
 
-function capacityShortfalls(target: SyncTarget, allocated: ResourceList, requested: ResourceList, config: DecisionConfig): CapacityShortfall[] {
+function capacityShortfalls(record: ClusterRecord, allocated: ResourceList, requested: ResourceList, config: DecisionConfig): CapacityShortfall[] {
   return positiveResources(requested)
     .map((resource) => ({
       resource,
       requested: get(requested, resource),
-      free: freeRoom(target, allocated, resource, config),
-      allocatable: get(target.status.allocatable, resource),
+      free: freeRoom(record, allocated, resource, config),
+      allocatable: get(record.allocatable, resource),
       ratio: overcommitRatio(config, resource),
       allocated: get(allocated, resource),
     }))
@@ -96,37 +95,11 @@ export interface DecisionContext {
 /** Every rule of one cluster, in the order a person fixes them: exists, Ready, schedulable, room. */
 export function clusterViolation({ view, config, nowMs }: DecisionContext, demand: ClusterDemand): Violation | undefined {
   const { cluster, requested, isNew } = demand;
-  const target = view.cluster(cluster);
-  if (!target) return { kind: 'unknown-cluster', cluster };
-  const health = clusterHealth(target, nowMs);
+  const record = view.clusterRecord(cluster);
+  if (!record) return { kind: 'unknown-cluster', cluster };
+  const health = clusterHealth(record, nowMs);
   if (!health.ready) return { kind: 'cluster-not-ready', cluster, why: health.why };
-  if (isNew && target.spec.unschedulable) return { kind: 'cluster-unschedulable', cluster };
-  const shortfalls = capacityShortfalls(target, view.allocated(cluster), requested, config);
+  if (isNew && record.unschedulable) return { kind: 'cluster-unschedulable', cluster };
+  const shortfalls = capacityShortfalls(record, view.allocated(cluster), requested, config);
   return shortfalls.length > 0 ? { kind: 'cluster-capacity', cluster, shortfalls } : undefined;
 }
-
-/** How many more copies of `requested` fit on the cluster (0 when none); only positive resources count. */
-export function copiesThatFit(target: SyncTarget, allocated: ResourceList, requested: ResourceList, config: DecisionConfig): bigint {
-  let copies: bigint | undefined;
-  for (const resource of positiveResources(requested)) {
-    const free = freeRoom(target, allocated, resource, config);
-    const fit = cmp(free, ZERO) > 0 ? free.nanos / get(requested, resource).nanos : 0n;
-    copies = copies === undefined || fit < copies ? fit : copies;
-  }
-  return copies ?? 0n;
-}
-
-/** Ready, schedulable clusters outside `exclude` where `requested` fits, most room first, at most `limit`. */
-export function clustersWithRoom({ view, config, nowMs }: DecisionContext, requested: ResourceList, exclude: ReadonlySet<string>): string[] {
-  if (positiveResources(requested).length === 0) return [];
-  const candidates: { name: string; copies: bigint }[] = [];
-  for (const target of view.clusters()) {
-    const name = target.metadata.name;
-    if (exclude.has(name) || target.spec.unschedulable || !clusterHealth(target, nowMs).ready) continue;
-    const copies = copiesThatFit(target, view.allocated(name), requested, config);
-    if (copies > 0n) candidates.push({ name, copies });
-  }
-  candidates.sort((a, b) => (a.copies === b.copies ? a.name.localeCompare(b.name) : a.copies > b.copies ? -1 : 1));
-  return candidates.slice(0, config.roomSuggestions).map((candidate) => candidate.name);
-}
-

@@ -31,6 +31,7 @@ export class ReservationLedger {
   private readonly byRequest = new Map<string, Reservation>();
   private readonly quotaSums = new Map<string, ResourceList>();
   private readonly clusterSums = new Map<string, ResourceList>();
+  private changes = 0;
 
   get size(): number {
     return this.byRequest.size;
@@ -76,7 +77,13 @@ export class ReservationLedger {
     return this.clusterSums.get(name) ?? NOTHING;
   }
 
+  /** Moves on with every reserve and release that holds room on a cluster. */
+  get version(): number {
+    return this.changes;
+  }
+
   private account(demand: Demand, op: (a: ResourceList, b: ResourceList) => ResourceList): void {
+    if (demand.clusters.length > 0) this.changes += 1;
     for (const { key, requested } of demand.quotas) setOrForget(this.quotaSums, key, op(this.quota(key), requested));
     for (const { cluster, requested } of demand.clusters) setOrForget(this.clusterSums, cluster, op(this.cluster(cluster), requested));
   }
@@ -90,8 +97,10 @@ function plus(tracked: ResourceList, reserved: ResourceList): ResourceList {
 /** The tracked state plus what is reserved: the view admissions decide on. */
 export function withReservations(view: StateView, ledger: ReservationLedger): StateView {
   return {
-    cluster: (name) => view.cluster(name),
-    clusters: () => view.clusters(),
+    clusterRecord: (name) => view.clusterRecord(name),
+    clusterRecords: () => view.clusterRecords(),
+    // Both only grow, so their sum changes whenever either does.
+    version: () => view.version() + ledger.version,
     quotas: (workspace) => view.quotas(workspace),
     allocated: (cluster) => plus(view.allocated(cluster), ledger.cluster(cluster)),
     used: (key) => plus(view.used(key), ledger.quota(key)),

@@ -1,7 +1,8 @@
 import type { LabelSelector, SyncTarget, TrackedKind, TrackedObject, WorkloadPlacement, WorkspaceQuota } from '../api/resources.js';
 import type { DecisionConfig } from '../api/config.js';
-import { addLists, subLists, type ResourceList } from '../quantity/index.js';
+import { addLists, isZeroList, subLists, type ResourceList } from '../quantity/index.js';
 import { clusterConsumption, placementClusters, quotaCharge } from './charging.js';
+import { ClusterRecord } from './cluster-record.js';
 import type { PlacementVersion } from './quota-agreement.js';
 import { selectorMatches } from './selector.js';
 import { objectKey, workspaceKey } from './workspace.js';
@@ -24,15 +25,27 @@ export interface QuotaLimits {
  * cost of a decision depends on the placement's own clusters and quotas, not on the population.
  */
 export interface StateView {
-  cluster(name: string): SyncTarget | undefined;
+  /** What decisions read of the SyncTarget of that name; undefined when there is none. */
+  clusterRecord(name: string): ClusterRecord | undefined;
   /** Sum of what non-evicted placements consume on this cluster. */
   allocated(cluster: string): ResourceList;
-  /** The WorkspaceQuota objects of a workspace (not the default quota). */
+  /** The WorkspaceQuota objects of a workspace (not the default quota), sorted by key. */
   quotas(workspace: string): readonly QuotaLimits[];
   /** Charged usage counted against a quota (scope applied); for the default quota, the workspace total. */
   used(quotaKey: string): ResourceList;
   /** Every cluster; read only to suggest alternatives when a placement is denied for capacity. */
-  clusters(): Iterable<SyncTarget>;
+  clusterRecords(): Iterable<ClusterRecord>;
+  /**
+   * Changes whenever a cluster, or what is allocated on one, changes; answers worked out from every
+   * cluster can be kept for as long as it stays the same.
+   */
+  version(): number;
+}
+
+/** One cluster name: its SyncTarget's record, if there is one, and what placements allocate there. */
+interface ClusterSlot {
+  record: ClusterRecord | undefined;
+  allocated: ResourceList;
 }
 
 interface PlacementEntry extends PlacementVersion {
@@ -61,34 +74,53 @@ export function quotaLimits(quota: WorkspaceQuota): QuotaLimits {
  * the offline `check` command from files; both then decide through the same core.
  */
 export class TrackedState implements StateView {
-  private readonly syncTargets = new Map<string, SyncTarget>();
+  // One map for both what a cluster is and what is allocated on it: a decision reads both.
+  private readonly clusterSlots = new Map<string, ClusterSlot>();
   private readonly placements = new Map<string, PlacementEntry>();
   private readonly placementsByWorkspace = new Map<string, Set<string>>();
-  private readonly allocatedByCluster = new Map<string, ResourceList>();
   private readonly quotasByWorkspace = new Map<string, Map<string, QuotaLimits>>();
+  /** quotasByWorkspace's values sorted, made on the first read after a change. */
+  private readonly sortedQuotas = new Map<string, readonly QuotaLimits[]>();
   private readonly usedByQuota = new Map<string, ResourceList>();
   private readonly quotaObjects = new Map<string, WorkspaceQuota>();
+  private clusterChanges = 0;
 
   cluster(name: string): SyncTarget | undefined {
-    return this.syncTargets.get(name);
+    return this.clusterRecord(name)?.target;
+  }
+
+  clusterRecord(name: string): ClusterRecord | undefined {
+    return this.clusterSlots.get(name)?.record;
   }
 
   allocated(cluster: string): ResourceList {
-    return this.allocatedByCluster.get(cluster) ?? NOTHING;
+    return this.clusterSlots.get(cluster)?.allocated ?? NOTHING;
   }
 
   quotas(workspace: string): readonly QuotaLimits[] {
-    const quotas = this.quotasByWorkspace.get(workspace);
-    // Sorted so that messages name quotas in the same order whatever order the events came in.
-    return quotas ? [...quotas.values()].sort((a, b) => (a.key < b.key ? -1 : 1)) : [];
+    let sorted = this.sortedQuotas.get(workspace);
+    if (sorted === undefined) {
+      // Sorted so that messages name quotas in the same order whatever order the events came in.
+      sorted = [...(this.quotasByWorkspace.get(workspace)?.values() ?? [])].sort((a, b) => (a.key < b.key ? -1 : 1));
+      this.sortedQuotas.set(workspace, sorted);
+    }
+    return sorted;
   }
 
   used(quotaKey: string): ResourceList {
     return this.usedByQuota.get(quotaKey) ?? NOTHING;
   }
 
-  clusters(): Iterable<SyncTarget> {
-    return this.syncTargets.values();
+  *clusterRecords(): Iterable<ClusterRecord> {
+    for (const { record } of this.clusterSlots.values()) if (record) yield record;
+  }
+
+  *clusters(): Iterable<SyncTarget> {
+    for (const record of this.clusterRecords()) yield record.target;
+  }
+
+  version(): number {
+    return this.clusterChanges;
   }
 
   get placementCount(): number {
@@ -137,7 +169,7 @@ export class TrackedState implements StateView {
   keys(kind: TrackedKind): string[] {
     switch (kind) {
       case 'SyncTarget':
-        return [...this.syncTargets.keys()];
+        return [...this.clusterRecords()].map((record) => record.name);
       case 'WorkspaceQuota':
         return [...this.quotasByWorkspace.values()].flatMap((quotas) => [...quotas.keys()]);
       case 'WorkloadPlacement':
@@ -159,11 +191,16 @@ export class TrackedState implements StateView {
   }
 
   upsertSyncTarget(target: SyncTarget): void {
-    this.syncTargets.set(target.metadata.name, target);
+    this.clusterSlot(target.metadata.name).record = new ClusterRecord(target);
+    this.clusterChanges += 1;
   }
 
   deleteSyncTarget(name: string): void {
-    this.syncTargets.delete(name);
+    const slot = this.clusterSlots.get(name);
+    if (!slot?.record) return;
+    slot.record = undefined;
+    if (isZeroList(slot.allocated)) this.clusterSlots.delete(name);
+    this.clusterChanges += 1;
   }
 
   upsertPlacement(placement: WorkloadPlacement): void {
@@ -199,6 +236,7 @@ export class TrackedState implements StateView {
     const quotas = this.indexOf(this.quotasByWorkspace, workspace, () => new Map<string, QuotaLimits>());
     const previous = quotas.get(limits.key);
     quotas.set(limits.key, limits);
+    this.sortedQuotas.delete(workspace);
     this.quotaObjects.set(limits.key, quota);
     // Limits and status changes keep the usage; only a new or re-scoped quota is recounted, and
     // then with one pass over its own workspace.
@@ -214,14 +252,17 @@ export class TrackedState implements StateView {
   deleteQuota(key: string): void {
     const workspace = key.slice(0, key.lastIndexOf('/'));
     this.quotasByWorkspace.get(workspace)?.delete(key);
+    this.sortedQuotas.delete(workspace);
     this.quotaObjects.delete(key);
     this.usedByQuota.delete(key);
   }
 
   private account(entry: PlacementEntry, op: (a: ResourceList, b: ResourceList) => ResourceList): void {
     for (const cluster of entry.clusters) {
-      this.allocatedByCluster.set(cluster, op(this.allocated(cluster), entry.perCluster));
+      const slot = this.clusterSlot(cluster);
+      slot.allocated = op(slot.allocated, entry.perCluster);
     }
+    if (entry.clusters.length > 0) this.clusterChanges += 1;
     const defaultKey = defaultQuotaKey(entry.workspace);
     this.usedByQuota.set(defaultKey, op(this.used(defaultKey), entry.charge));
     for (const quota of this.quotasByWorkspace.get(entry.workspace)?.values() ?? []) {
@@ -229,6 +270,10 @@ export class TrackedState implements StateView {
         this.usedByQuota.set(quota.key, op(this.used(quota.key), entry.charge));
       }
     }
+  }
+
+  private clusterSlot(name: string): ClusterSlot {
+    return this.indexOf(this.clusterSlots, name, (): ClusterSlot => ({ record: undefined, allocated: NOTHING }));
   }
 
   private indexOf<V>(index: Map<string, V>, key: string, create: () => V): V {

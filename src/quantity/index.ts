@@ -22,12 +22,14 @@ export {
 export { formatForHumans } from './human-format.js';
 export {
   addLists,
+  amountOf,
   exceeded,
   formatList,
   isZeroList,
   listsEqual,
   mask,
   parseList,
+  scaleByRatios,
   scaleList,
   subLists,
   subNonNegative,

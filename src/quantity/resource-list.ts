@@ -1,4 +1,4 @@
-import { add, cmp, formatQuantity, isZero, mulInt, parseQuantity, sub, ZERO, type Quantity } from './quantity.js';
+import { add, cmp, formatQuantity, isZero, mulInt, mulRatio, parseQuantity, sub, ZERO, type Quantity } from './quantity.js';
 
 /**
  * An immutable map from resource name (`cpu`, `memory`, `storage`, `pods`, `placements`, …) to
@@ -16,8 +16,11 @@ export type ResourceList = Readonly<Record<string, Quantity>>;
  */
 const INHERITS_NOTHING: object = Object.freeze(Object.create(null) as object);
 
-/** The value under `name`, or zero when absent; own keys only, whatever the list's prototype. */
-function valueOf(list: ResourceList, name: string): Quantity {
+/**
+ * The value under `name`, or zero when absent; own keys only, whatever the list's prototype (lists
+ * parsed from objects have one, and `list['constructor']` must not read as a quantity).
+ */
+export function amountOf(list: ResourceList, name: string): Quantity {
   return Object.hasOwn(list, name) ? (list[name] as Quantity) : ZERO;
 }
 
@@ -61,7 +64,7 @@ function unionOfNames(a: object, b: object): string[] {
 }
 
 function combine(a: ResourceList, b: ResourceList, op: (x: Quantity, y: Quantity) => Quantity): ResourceList {
-  return build(unionOfNames(a, b).map((name) => [name, op(valueOf(a, name), valueOf(b, name))] as const));
+  return build(unionOfNames(a, b).map((name) => [name, op(amountOf(a, name), amountOf(b, name))] as const));
 }
 
 /**
@@ -95,7 +98,12 @@ export function subNonNegative(a: ResourceList, b: ResourceList): ResourceList {
 /** Every quantity × n (an integer). */
 export function scaleList(a: ResourceList, n: bigint | number): ResourceList {
   if ((n === 1 || n === 1n) && isBuilt(a)) return a;
-  return build(Object.keys(a).map((name) => [name, mulInt(valueOf(a, name), n)] as const));
+  return build(Object.keys(a).map((name) => [name, mulInt(amountOf(a, name), n)] as const));
+}
+
+/** Every quantity × its ratio in `ratios` ({@link mulRatio}: exact, floored); a name without a ratio is kept as is. */
+export function scaleByRatios(a: ResourceList, ratios: ResourceList): ResourceList {
+  return build(Object.keys(a).map((name) => [name, Object.hasOwn(ratios, name) ? mulRatio(amountOf(a, name), amountOf(ratios, name)) : amountOf(a, name)] as const));
 }
 
 /** Only the names in `names` that a has (Kubernetes' `Mask`). */
@@ -103,7 +111,7 @@ export function mask(a: ResourceList, names: readonly string[]): ResourceList {
   const keep = new Set(names);
   const kept = Object.keys(a).filter((name) => keep.has(name));
   if (kept.length === Object.keys(a).length && isBuilt(a)) return a;
-  return build(kept.map((name) => [name, valueOf(a, name)] as const));
+  return build(kept.map((name) => [name, amountOf(a, name)] as const));
 }
 
 /**
@@ -112,18 +120,18 @@ export function mask(a: ResourceList, names: readonly string[]): ResourceList {
  */
 export function exceeded(used: ResourceList, limit: ResourceList): string[] {
   return Object.keys(limit)
-    .filter((name) => cmp(valueOf(used, name), valueOf(limit, name)) > 0)
+    .filter((name) => cmp(amountOf(used, name), amountOf(limit, name)) > 0)
     .sort();
 }
 
 /** True when every quantity is zero (an empty list is zero). */
 export function isZeroList(a: ResourceList): boolean {
-  return Object.keys(a).every((name) => isZero(valueOf(a, name)));
+  return Object.keys(a).every((name) => isZero(amountOf(a, name)));
 }
 
 /** Equal by value for every name, a missing name counting as zero (`{cpu: 0}` equals `{}`). */
 export function listsEqual(a: ResourceList, b: ResourceList): boolean {
-  return unionOfNames(a, b).every((name) => cmp(valueOf(a, name), valueOf(b, name)) === 0);
+  return unionOfNames(a, b).every((name) => cmp(amountOf(a, name), amountOf(b, name)) === 0);
 }
 
 /** Outcome of {@link parseList}: the list, or the first bad name (in sorted order) and why. */
@@ -148,6 +156,6 @@ export function formatList(a: ResourceList): Record<string, string> {
   return Object.fromEntries(
     Object.keys(a)
       .sort()
-      .map((name) => [name, formatQuantity(valueOf(a, name))]),
+      .map((name) => [name, formatQuantity(amountOf(a, name))]),
   );
 }

@@ -213,6 +213,13 @@ const rows: Row[] = [
     message: 'cluster us-east-1 is unschedulable (spec.unschedulable: true); clusters with room: eu-west-1',
   },
   {
+    name: 'cluster: a resource named like an Object.prototype member is a resource like any other',
+    state: [usEast],
+    review: create(aPlacement('web', { requirements: { constructor: '1' }, clusters: ['us-east-1'] })),
+    allowed: false,
+    message: 'cluster us-east-1 lacks constructor: requested 1, free 0 (allocatable 0 x 1 overcommit, allocated 0); clusters with room: none',
+  },
+  {
     name: 'update: lowering usage is allowed even over quota and on a lost cluster',
     state: [aQuota('compute', { hard: { cpu: '1' } }), aPlacement('web', { requirements: { cpu: '4' }, clusters: ['gone'] })],
     review: update(aPlacement('web', { requirements: { cpu: '3' }, clusters: ['gone'] }), aPlacement('web', { requirements: { cpu: '4' }, clusters: ['gone'] })),

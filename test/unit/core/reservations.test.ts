@@ -46,6 +46,6 @@ describe('ReservationLedger', () => {
     const view = withReservations(state, ledger);
     expect(formatList(view.allocated('east')).cpu).toBe('5');
     expect(formatList(view.used('team-a/compute')).cpu).toBe('3');
-    expect(view.cluster('east')?.metadata.name).toBe('east');
+    expect(view.clusterRecord('east')?.name).toBe('east');
   });
 });

@@ -1,0 +1,127 @@
+import type { DecisionConfig } from '../api/config.js';
+import { amountOf, type Quantity, type ResourceList } from '../quantity/index.js';
+import { isReady, type ClusterRecord } from './cluster-record.js';
+import { positiveResources, type DecisionContext } from './fit.js';
+import type { StateView } from './state.js';
+
+/**
+ * "Clusters with room" (SPEC §4): the Ready, schedulable clusters where a denied placement would fit,
+ * most room first. Finding them reads every cluster, so the ranking of all clusters for a requested
+ * shape is kept until the view's version moves on (a cluster or an allocation changed) and reused by
+ * the next denial of the same shape, whatever clusters that one excludes. Time alone only makes
+ * clusters NotReady (a fresh heartbeat is an event, and bumps the version), so a kept ranking stays
+ * right as long as the clusters it answers with are still fresh at the decision's clock.
+ */
+
+/** A cluster where the shape fits, how many times, and until when its heartbeat keeps it Ready. */
+interface Candidate {
+  readonly name: string;
+  readonly copies: bigint;
+  readonly freshUntilMs: number;
+}
+
+interface Ranking {
+  readonly config: DecisionConfig;
+  readonly rankedAtMs: number;
+  /** Every cluster with room, most copies first, then by name. */
+  readonly candidates: readonly Candidate[];
+}
+
+/** The positive amounts of a request, in nanos, and a key that tells shapes apart. */
+interface Shape {
+  readonly resources: readonly string[];
+  readonly nanos: readonly bigint[];
+  readonly key: string;
+}
+
+/** The rankings of one view at one version, by shape key. */
+interface Kept {
+  readonly version: number;
+  readonly rankings: Map<string, Ranking>;
+}
+
+/** Each ranking holds up to every cluster; a few shapes are plenty between two changes of the state. */
+const MAX_SHAPES = 16;
+const keptByView = new WeakMap<StateView, Kept>();
+
+function shapeOf(requested: ResourceList): Shape {
+  const resources = positiveResources(requested);
+  const nanos = resources.map((resource) => amountOf(requested, resource).nanos);
+  return { resources, nanos, key: JSON.stringify([resources, nanos.map(String)]) };
+}
+
+/** How many copies of the shape fit in the cluster's overcommitted allocatable beside what is allocated there. */
+/** {@link amountOf}'s nanos, inline: this runs for every cluster and resource. */
+const nanosOf = (list: ResourceList, name: string): bigint => (Object.hasOwn(list, name) ? (list[name] as Quantity).nanos : 0n);
+
+function copiesThatFit(record: ClusterRecord, allocated: ResourceList, shape: Shape, overcommit: ResourceList): bigint {
+  const effective = record.effectiveAllocatable(overcommit);
+  let copies: bigint | undefined;
+  for (let i = 0; i < shape.resources.length; i++) {
+    const resource = shape.resources[i] as string;
+    const free = nanosOf(effective, resource) - nanosOf(allocated, resource);
+    const fit = free > 0n ? free / (shape.nanos[i] as bigint) : 0n;
+    if (copies === undefined || fit < copies) copies = fit;
+  }
+  return copies ?? 0n;
+}
+
+const byRoom = (a: Candidate, b: Candidate): number => (a.copies === b.copies ? a.name.localeCompare(b.name) : a.copies > b.copies ? -1 : 1);
+
+function rank({ view, config, nowMs }: DecisionContext, shape: Shape): Ranking {
+  const candidates: Candidate[] = [];
+  for (const record of view.clusterRecords()) {
+    if (record.unschedulable || !isReady(record, nowMs)) continue;
+    const copies = copiesThatFit(record, view.allocated(record.name), shape, config.overcommit);
+    if (copies > 0n) candidates.push({ name: record.name, copies, freshUntilMs: record.freshUntilMs });
+  }
+  return { config, rankedAtMs: nowMs, candidates: candidates.sort(byRoom) };
+}
+
+/** The first `limit` candidates outside `exclude`. */
+function pick(ranking: Ranking, exclude: ReadonlySet<string>, limit: number): Candidate[] {
+  const picked: Candidate[] = [];
+  for (const candidate of ranking.candidates) {
+    if (picked.length >= limit) break;
+    if (!exclude.has(candidate.name)) picked.push(candidate);
+  }
+  return picked;
+}
+
+/** The kept ranking's answer, or undefined when the state, the configuration or the clock has moved past it. */
+function keptAnswer(ranking: Ranking | undefined, { config, nowMs }: DecisionContext, exclude: ReadonlySet<string>): Candidate[] | undefined {
+  // A clock that went back could find clusters fresh that the ranking left out as stale.
+  if (!ranking || ranking.config !== config || nowMs < ranking.rankedAtMs) return undefined;
+  const picked = pick(ranking, exclude, config.roomSuggestions);
+  return picked.every((candidate) => nowMs <= candidate.freshUntilMs) ? picked : undefined;
+}
+
+/** The rankings kept for the view's current version (none once it has moved on). */
+function rankingsOf(view: StateView): Map<string, Ranking> {
+  const version = view.version();
+  let kept = keptByView.get(view);
+  if (kept?.version !== version) {
+    kept = { version, rankings: new Map() };
+    keptByView.set(view, kept);
+  }
+  return kept.rankings;
+}
+
+function keep(rankings: Map<string, Ranking>, key: string, ranking: Ranking): void {
+  if (rankings.size >= MAX_SHAPES) rankings.clear();
+  rankings.set(key, ranking);
+}
+
+/** Ready, schedulable clusters outside `exclude` where `requested` fits, most room first, at most `config.roomSuggestions`. */
+export function clustersWithRoom(context: DecisionContext, requested: ResourceList, exclude: ReadonlySet<string>): string[] {
+  const shape = shapeOf(requested);
+  if (shape.resources.length === 0) return [];
+  const rankings = rankingsOf(context.view);
+  let answer = keptAnswer(rankings.get(shape.key), context, exclude);
+  if (!answer) {
+    const ranking = rank(context, shape);
+    keep(rankings, shape.key, ranking);
+    answer = pick(ranking, exclude, context.config.roomSuggestions);
+  }
+  return answer.map((candidate) => candidate.name);
+}
