@@ -3,6 +3,7 @@ import type { DecisionConfig } from '../api/config.js';
 import { addLists, isZeroList, subLists, type ResourceList } from '../quantity/index.js';
 import { clusterConsumption, placementClusters, quotaCharge } from './charging.js';
 import { ClusterRecord } from './cluster-record.js';
+import { Interner } from './interner.js';
 import type { PlacementVersion } from './quota-agreement.js';
 import { selectorMatches } from './selector.js';
 import { objectKey, workspaceKey } from './workspace.js';
@@ -83,6 +84,8 @@ export class TrackedState implements StateView {
   private readonly sortedQuotas = new Map<string, readonly QuotaLimits[]>();
   private readonly usedByQuota = new Map<string, ResourceList>();
   private readonly quotaObjects = new Map<string, WorkspaceQuota>();
+  /** Shared copies of what placements repeat (names, label sets, request shapes): SPEC §12 memory. */
+  private readonly interned = new Interner();
   private clusterChanges = 0;
 
   cluster(name: string): SyncTarget | undefined {
@@ -206,15 +209,15 @@ export class TrackedState implements StateView {
   upsertPlacement(placement: WorkloadPlacement): void {
     const key = objectKey(placement.metadata);
     this.deletePlacement(key);
-    const clusters = placementClusters(placement);
+    const clusters = placementClusters(placement).map((name) => this.interned.name(name));
     const entry: PlacementEntry = {
       uid: placement.metadata.uid,
       generation: placement.metadata.generation ?? 1,
-      workspace: workspaceKey(placement.metadata),
-      labels: placement.metadata.labels,
+      workspace: this.interned.name(workspaceKey(placement.metadata)),
+      labels: this.interned.labels(placement.metadata.labels),
       clusters,
-      perCluster: clusterConsumption(placement),
-      charge: quotaCharge(placement, clusters.length),
+      perCluster: this.interned.list(clusterConsumption(placement)),
+      charge: this.interned.list(quotaCharge(placement, clusters.length)),
     };
     this.placements.set(key, entry);
     this.indexOf(this.placementsByWorkspace, entry.workspace, () => new Set<string>()).add(key);
