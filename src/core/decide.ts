@@ -58,6 +58,11 @@ function previous(review: Review): WorkloadPlacement | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
+/** Whether the old object was charged under the quota: same workspace, and labels the quota's scope selects. */
+function chargedBefore(quota: QuotaLimits, old: WorkloadPlacement, workspace: string): boolean {
+  return workspaceKey(old.metadata) === workspace && selectorMatches(quota.scopeSelector, old.metadata.labels);
+}
+
 /**
  * What a write adds to a quota: the growth of the placement's charge under it. The new object always
  * falls under every applicable quota (same workspace and labels); the old one only when its own
@@ -67,14 +72,10 @@ function quotaDemands(view: StateView, next: WorkloadPlacement, old: WorkloadPla
   const workspace = workspaceKey(next.metadata);
   const charge = quotaCharge(next, placementClusters(next).length);
   const whole = positivePart(charge);
-  let overOld: ResourceList | undefined;
-  const growthOverOld = (previous: WorkloadPlacement): ResourceList =>
-    (overOld ??= positivePart(subLists(charge, quotaCharge(previous, placementClusters(previous).length))));
-  const counted = (quota: QuotaLimits, previous: WorkloadPlacement): boolean =>
-    workspaceKey(previous.metadata) === workspace && selectorMatches(quota.scopeSelector, previous.metadata.labels);
+  const overOld = old && positivePart(subLists(charge, quotaCharge(old, placementClusters(old).length)));
   return applicableQuotas(view, workspace, next.metadata.labels, config).map((quota) => ({
     quota,
-    requested: old && counted(quota, old) ? growthOverOld(old) : whole,
+    requested: old && overOld && chargedBefore(quota, old, workspace) ? overOld : whole,
   }));
 }
 
@@ -83,9 +84,9 @@ function clusterDemands(next: WorkloadPlacement, old: WorkloadPlacement | undefi
   const before = new Set(old ? placementClusters(old) : []);
   const whole = positivePart(clusterConsumption(next));
   const growth = old ? positivePart(subLists(clusterConsumption(next), clusterConsumption(old))) : whole;
-  const isNew = (cluster: string): boolean => !before.has(cluster) && Object.keys(whole).length > 0;
+  const requiresAnything = Object.keys(whole).length > 0;
   return placementClusters(next)
-    .map((cluster) => (isNew(cluster) ? { cluster, requested: whole, isNew: true } : { cluster, requested: growth, isNew: false }))
+    .map((cluster) => (requiresAnything && !before.has(cluster) ? { cluster, requested: whole, isNew: true } : { cluster, requested: growth, isNew: false }))
     .filter((demand) => demand.isNew || Object.keys(demand.requested).length > 0);
 }
 

@@ -180,10 +180,27 @@ function parseString(input: string): ParseResult {
  */
 export function parseQuantity(input: string | number): ParseResult {
   if (typeof input === 'number') {
-    return Number.isFinite(input) ? parseString(String(input)) : fail(input, 'not a finite number');
+    return Number.isFinite(input) ? parseText(String(input)) : fail(input, 'not a finite number');
   }
   if (typeof input !== 'string') return fail(input, 'expected a string or a number');
-  return parseString(input);
+  return parseText(input);
+}
+
+/**
+ * Parsed quantities by text. A cluster's, a quota's and a placement's quantities are written with a
+ * few dozen strings (`500m`, `1Gi`, `32`); every object parsed with one of them then shares one frozen
+ * Quantity (and its BigInt), which a decision finds in the CPU cache instead of in a separate copy per
+ * object, and a repeated string is not parsed again. Bounded: past the limit, texts are parsed as before.
+ */
+const PARSED_LIMIT = 4096;
+const parsedTexts = new Map<string, Quantity>();
+
+function parseText(text: string): ParseResult {
+  const known = parsedTexts.get(text);
+  if (known) return { ok: true, quantity: known };
+  const parsed = parseString(text);
+  if (parsed.ok && parsedTexts.size < PARSED_LIMIT) parsedTexts.set(text, parsed.quantity);
+  return parsed;
 }
 
 /** {@link parseQuantity} for constants and tests: throws an Error carrying the reason. */
@@ -257,13 +274,20 @@ export function fromInteger(n: bigint | number, format: QuantityFormat = 'Decima
 /** Kubernetes' Add/Sub keep the left operand's format, unless it is zero: then the right one's. */
 const resultFormat = (a: Quantity, b: Quantity): QuantityFormat => (a.nanos === 0n ? b.format : a.format);
 
-/** a + b exactly; the result keeps a's format, or b's when a is zero (as Kubernetes' `Add`). */
+/**
+ * a + b exactly; the result keeps a's format, or b's when a is zero (as Kubernetes' `Add`). Adding
+ * zero answers with the other operand itself, which is that very value and format: sums of a
+ * resource nobody uses then keep sharing one quantity instead of each holding a copy.
+ */
 export function add(a: Quantity, b: Quantity): Quantity {
+  if (a.nanos === 0n) return b;
+  if (b.nanos === 0n) return a;
   return make(a.nanos + b.nanos, resultFormat(a, b));
 }
 
-/** a − b exactly (may go negative); format as {@link add}. */
+/** a − b exactly (may go negative); format as {@link add}. Subtracting zero from a non-zero a answers a. */
 export function sub(a: Quantity, b: Quantity): Quantity {
+  if (b.nanos === 0n && a.nanos !== 0n) return a;
   return make(a.nanos - b.nanos, resultFormat(a, b));
 }
 

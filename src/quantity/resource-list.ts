@@ -101,9 +101,29 @@ export function scaleList(a: ResourceList, n: bigint | number): ResourceList {
   return build(Object.keys(a).map((name) => [name, mulInt(amountOf(a, name), n)] as const));
 }
 
+/**
+ * Products by ratio, then by quantity. Quantities parsed from the same text are one shared object
+ * (see parseQuantity), so clusters whose allocatable is written alike share their overcommitted
+ * value as well, and a decision reading it finds it in the CPU cache. Bounded like the parse cache.
+ */
+const PRODUCTS_LIMIT = 4096;
+const productsByRatio = new Map<Quantity, Map<Quantity, Quantity>>();
+let productCount = 0;
+
+function sharedProduct(q: Quantity, ratio: Quantity): Quantity {
+  const known = productsByRatio.get(ratio)?.get(q);
+  if (known) return known;
+  const product = mulRatio(q, ratio);
+  if (productCount < PRODUCTS_LIMIT) {
+    productCount += 1;
+    productsByRatio.set(ratio, (productsByRatio.get(ratio) ?? new Map<Quantity, Quantity>()).set(q, product));
+  }
+  return product;
+}
+
 /** Every quantity × its ratio in `ratios` ({@link mulRatio}: exact, floored); a name without a ratio is kept as is. */
 export function scaleByRatios(a: ResourceList, ratios: ResourceList): ResourceList {
-  return build(Object.keys(a).map((name) => [name, Object.hasOwn(ratios, name) ? mulRatio(amountOf(a, name), amountOf(ratios, name)) : amountOf(a, name)] as const));
+  return build(Object.keys(a).map((name) => [name, Object.hasOwn(ratios, name) ? sharedProduct(amountOf(a, name), amountOf(ratios, name)) : amountOf(a, name)] as const));
 }
 
 /** Only the names in `names` that a has (Kubernetes' `Mask`). */

@@ -63,6 +63,23 @@ describe('add and sub: exact, with Kubernetes formats', () => {
   });
 });
 
+describe('add and sub of zero answer the other operand itself', () => {
+  const gi = q('1Gi');
+  const zeroGi = q('0Gi');
+  it.each<[name: string, result: () => unknown, expected: unknown]>([
+    ['1Gi + 0', () => add(gi, ZERO), gi],
+    ['0 + 1Gi', () => add(ZERO, gi), gi],
+    ['0Gi + 1Gi', () => add(zeroGi, gi), gi],
+    ['1Gi − 0', () => sub(gi, ZERO), gi],
+  ])('%s', (_name, result, expected) => {
+    expect(result()).toBe(expected);
+  });
+
+  it('0 − 1Gi is a new quantity, -1Gi', () => {
+    expect(formatQuantity(sub(ZERO, gi))).toBe('-1Gi');
+  });
+});
+
 describe('mulInt: exact, in the quantity\'s format (Kubernetes Mul)', () => {
   it.each<[value: string, n: number | bigint, result: string]>([
     ['1Gi', 3, '3Gi'],

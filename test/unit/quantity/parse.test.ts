@@ -346,3 +346,21 @@ describe('mustParse', () => {
     expect(Object.isFrozen(mustParse('1'))).toBe(true);
   });
 });
+
+describe('parseQuantity: one shared quantity per text', () => {
+  it.each<[name: string, a: string | number, b: string | number, same: boolean]>([
+    ['the same string twice', '500m', '500m', true],
+    ['a number and its decimal string', 2, '2', true],
+    ['equal values written differently are equal, not shared', '1000m', '1', false],
+  ])('%s', (_name, a, b, same) => {
+    const [x, y] = [mustParse(a), mustParse(b)];
+    expect([x === y, formatQuantity(x) === formatQuantity(y), Object.isFrozen(x)]).toEqual([same, true, true]);
+  });
+
+  it('a refused text is refused again with the same reason', () => {
+    expect([parseQuantity('2 cores'), parseQuantity('2 cores')]).toEqual([
+      { ok: false, reason: 'invalid quantity "2 cores": unexpected characters after the number' },
+      { ok: false, reason: 'invalid quantity "2 cores": unexpected characters after the number' },
+    ]);
+  });
+});

@@ -8,6 +8,7 @@ import {
   mask,
   mustParse,
   parseList,
+  scaleByRatios,
   scaleList,
   subLists,
   subNonNegative,
@@ -152,6 +153,21 @@ describe('parseList', () => {
   it('returns frozen lists', () => {
     expect(Object.isFrozen(list({ cpu: '1' }))).toBe(true);
     expect(Object.isFrozen(addLists(list({ cpu: '1' }), {}))).toBe(true);
+  });
+});
+
+describe('scaleByRatios', () => {
+  it.each<[a: Strings, ratios: Strings, scaled: Strings]>([
+    [{ cpu: '8', memory: '16Gi', pods: '110' }, { cpu: '1.5', memory: '1.2' }, { cpu: '12', memory: '20615843020800m', pods: '110' }],
+    [{ cpu: '1n' }, { cpu: '0.5' }, { cpu: '0' }],
+    [{}, { cpu: '2' }, {}],
+  ])('%o × %o', (a, ratios, scaled) => {
+    expect(formatList(scaleByRatios(list(a), list(ratios)))).toEqual(scaled);
+  });
+
+  it('lists written alike share their products', () => {
+    const ratios = list({ cpu: '1.5' });
+    expect(scaleByRatios(list({ cpu: '8' }), ratios)['cpu']).toBe(scaleByRatios(list({ cpu: '8' }), ratios)['cpu']);
   });
 });
 
