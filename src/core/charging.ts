@@ -1,5 +1,5 @@
 import type { WorkloadPlacement } from '../api/resources.js';
-import { fromInteger, scaleList, addLists, type ResourceList } from '../quantity/index.js';
+import { fromInteger, inOrder, scaleList, addLists, type ResourceList } from '../quantity/index.js';
 
 const NOTHING: ResourceList = Object.freeze({});
 
@@ -14,7 +14,7 @@ export function isEvicted(placement: WorkloadPlacement): boolean {
 export function placementClusters(placement: WorkloadPlacement): string[] {
   const names = new Set(placement.spec.targetClusters.map((target) => target.name));
   for (const name of placement.status.selectedClusters) names.add(name);
-  return [...names].sort();
+  return inOrder([...names]);
 }
 
 /** What the placement consumes on each cluster of C; nothing once evicted. */

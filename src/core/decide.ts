@@ -42,6 +42,7 @@ export type Decision =
     };
 
 const UNTOUCHED: Decision = { allowed: true, warnings: [] };
+const NO_CLUSTERS: ReadonlySet<string> = new Set();
 
 const positivePart = (list: ResourceList): ResourceList => mask(list, positiveResources(list));
 
@@ -81,7 +82,7 @@ function quotaDemands(view: StateView, next: WorkloadPlacement, old: WorkloadPla
 
 /** Per cluster of the new object: the whole requirements where it is new, the growth where it was already. */
 function clusterDemands(next: WorkloadPlacement, old: WorkloadPlacement | undefined): ClusterDemand[] {
-  const before = new Set(old ? placementClusters(old) : []);
+  const before: ReadonlySet<string> = old ? new Set(placementClusters(old)) : NO_CLUSTERS;
   const whole = positivePart(clusterConsumption(next));
   const growth = old ? positivePart(subLists(clusterConsumption(next), clusterConsumption(old))) : whole;
   const requiresAnything = Object.keys(whole).length > 0;

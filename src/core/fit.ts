@@ -1,5 +1,5 @@
 import type { DecisionConfig } from '../api/config.js';
-import { add, amountOf, cmp, fromInteger, sub, ZERO, type Quantity, type ResourceList } from '../quantity/index.js';
+import { add, amountOf, cmp, fromInteger, inOrder, sub, ZERO, type Quantity, type ResourceList } from '../quantity/index.js';
 import { clusterHealth, type ClusterRecord } from './cluster-record.js';
 import type { QuotaLimits, StateView } from './state.js';
 
@@ -34,17 +34,15 @@ const get = amountOf;
 
 /** Names whose amount is above zero: only growth is checked against limits. */
 export function positiveResources(list: ResourceList): string[] {
-  return Object.keys(list)
-    .filter((name) => cmp(get(list, name), ZERO) > 0)
-    .sort();
+  return inOrder(Object.keys(list).filter((name) => cmp(get(list, name), ZERO) > 0));
 }
 
 /** Resources of `limits` that `used + requested` would exceed (resources without a limit are unlimited). */
 export function limitShortfalls(limits: ResourceList, used: ResourceList, requested: ResourceList): QuotaShortfall[] {
+  // Rows only for what is exceeded: this runs for every quota of every decision.
   return positiveResources(requested)
-    .filter((resource) => Object.hasOwn(limits, resource))
-    .map((resource) => ({ resource, requested: get(requested, resource), used: get(used, resource), limit: get(limits, resource) }))
-    .filter((row) => cmp(add(row.used, row.requested), row.limit) > 0);
+    .filter((resource) => Object.hasOwn(limits, resource) && cmp(add(get(used, resource), get(requested, resource)), get(limits, resource)) > 0)
+    .map((resource) => ({ resource, requested: get(requested, resource), used: get(used, resource), limit: get(limits, resource) }));
 }
 
 /** The hard-limit check of one quota; undefined when the request fits. */
@@ -64,7 +62,9 @@ export function freeRoom(record: ClusterRecord, allocated: ResourceList, resourc
 }
 
 function capacityShortfalls(record: ClusterRecord, allocated: ResourceList, requested: ResourceList, config: DecisionConfig): CapacityShortfall[] {
+  // Rows only for what does not fit: this runs for every cluster of every decision.
   return positiveResources(requested)
+    .filter((resource) => cmp(get(requested, resource), freeRoom(record, allocated, resource, config)) > 0)
     .map((resource) => ({
       resource,
       requested: get(requested, resource),
@@ -72,8 +72,7 @@ function capacityShortfalls(record: ClusterRecord, allocated: ResourceList, requ
       allocatable: get(record.allocatable, resource),
       ratio: overcommitRatio(config, resource),
       allocated: get(allocated, resource),
-    }))
-    .filter((row) => cmp(row.requested, row.free) > 0);
+    }));
 }
 
 /** What a cluster must satisfy for a placement to (newly) land on it or grow there. */

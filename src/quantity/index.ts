@@ -25,6 +25,7 @@ export {
   amountOf,
   exceeded,
   formatList,
+  inOrder,
   isZeroList,
   listsEqual,
   mask,

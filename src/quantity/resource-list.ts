@@ -24,6 +24,25 @@ export function amountOf(list: ResourceList, name: string): Quantity {
   return Object.hasOwn(list, name) ? (list[name] as Quantity) : ZERO;
 }
 
+/** Past this length {@link inOrder} leaves the work to `Array#sort`. */
+const FEW_NAMES = 16;
+
+/**
+ * `names` in code-unit order, as `Array#sort` leaves them. A few names (the usual case: resources,
+ * the clusters of one placement) are put in order in place, without the work array `Array#sort`
+ * allocates even for names already in order.
+ */
+export function inOrder(names: string[]): string[] {
+  if (names.length > FEW_NAMES) return names.sort();
+  for (let i = 1; i < names.length; i++) {
+    const name = names[i] as string;
+    let j = i - 1;
+    for (; j >= 0 && (names[j] as string) > name; j--) names[j + 1] = names[j] as string;
+    names[j + 1] = name;
+  }
+  return names;
+}
+
 type Entry = readonly [string, Quantity];
 
 const byName = ([x]: Entry, [y]: Entry): number => (x < y ? -1 : x > y ? 1 : 0);
@@ -60,7 +79,7 @@ const isEmpty = (list: ResourceList): boolean => Object.keys(list).length === 0;
 function unionOfNames(a: object, b: object): string[] {
   const names = Object.keys(a);
   for (const name of Object.keys(b)) if (!Object.hasOwn(a, name)) names.push(name);
-  return names;
+  return inOrder(names);
 }
 
 function combine(a: ResourceList, b: ResourceList, op: (x: Quantity, y: Quantity) => Quantity): ResourceList {

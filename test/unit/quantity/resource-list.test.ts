@@ -3,6 +3,7 @@ import {
   addLists,
   exceeded,
   formatList,
+  inOrder,
   isZeroList,
   listsEqual,
   mask,
@@ -153,6 +154,21 @@ describe('parseList', () => {
   it('returns frozen lists', () => {
     expect(Object.isFrozen(list({ cpu: '1' }))).toBe(true);
     expect(Object.isFrozen(addLists(list({ cpu: '1' }), {}))).toBe(true);
+  });
+});
+
+describe('inOrder (as Array#sort orders strings)', () => {
+  const many = Array.from({ length: 20 }, (_, i) => `n${(i * 7) % 20}`);
+  it.each<[name: string, names: string[]]>([
+    ['empty', []],
+    ['in order already', ['cpu', 'memory', 'storage']],
+    ['reversed', ['storage', 'memory', 'cpu']],
+    ['code units, not locale: upper case first, digits before letters', ['b', 'B', 'a', '10', '9', 'A-1', 'a.1']],
+    ['more than a few', many],
+  ])('%s', (_name, names) => {
+    const expected = [...names].sort();
+    const result = inOrder(names);
+    expect([result, result === names]).toEqual([expected, true]);
   });
 });
 
