@@ -50,10 +50,10 @@ function shapeOf(requested: ResourceList): Shape {
   return { resources, nanos, key: JSON.stringify([resources, nanos.map(String)]) };
 }
 
-/** How many copies of the shape fit in the cluster's overcommitted allocatable beside what is allocated there. */
 /** {@link amountOf}'s nanos, inline: this runs for every cluster and resource. */
 const nanosOf = (list: ResourceList, name: string): bigint => (Object.hasOwn(list, name) ? (list[name] as Quantity).nanos : 0n);
 
+/** How many copies of the shape fit in the cluster's overcommitted allocatable beside what is allocated there. */
 function copiesThatFit(record: ClusterRecord, allocated: ResourceList, shape: Shape, overcommit: ResourceList): bigint {
   const effective = record.effectiveAllocatable(overcommit);
   let copies: bigint | undefined;
