@@ -9,6 +9,7 @@ import { selectorMatches } from './selector.js';
 import { objectKey, workspaceKey } from './workspace.js';
 
 const NOTHING: ResourceList = Object.freeze({});
+const NO_QUOTAS: readonly QuotaLimits[] = Object.freeze([]);
 
 /** A quota as decisions see it: a WorkspaceQuota object, or the configured default for a bare workspace. */
 export interface QuotaLimits {
@@ -101,10 +102,13 @@ export class TrackedState implements StateView {
   }
 
   quotas(workspace: string): readonly QuotaLimits[] {
+    const quotas = this.quotasByWorkspace.get(workspace);
+    // Reviews of a workspace without quotas must not leave an entry behind each.
+    if (!quotas) return NO_QUOTAS;
     let sorted = this.sortedQuotas.get(workspace);
     if (sorted === undefined) {
       // Sorted so that messages name quotas in the same order whatever order the events came in.
-      sorted = [...(this.quotasByWorkspace.get(workspace)?.values() ?? [])].sort((a, b) => (a.key < b.key ? -1 : 1));
+      sorted = [...quotas.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
       this.sortedQuotas.set(workspace, sorted);
     }
     return sorted;
