@@ -53,16 +53,11 @@ export class ClusterRecord {
     }
     return this.scaled;
   }
-
-  /** Until when (epoch ms) the heartbeat keeps the cluster Ready; NaN when it never sent one. */
-  get freshUntilMs(): number {
-    return this.heartbeatMs + this.freshForMs;
-  }
 }
 
 /** Ready=True and a heartbeat no older than {@link STALE_HEARTBEATS} intervals at `nowMs`. */
 export function isReady(record: ClusterRecord, nowMs: number): boolean {
-  return record.conditionProblem === undefined && nowMs <= record.freshUntilMs;
+  return record.conditionProblem === undefined && nowMs - record.heartbeatMs <= record.freshForMs;
 }
 
 function heartbeatProblem(record: ClusterRecord, nowMs: number): string {

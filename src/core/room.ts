@@ -13,11 +13,11 @@ import type { StateView } from './state.js';
  * right as long as the clusters it answers with are still fresh at the decision's clock.
  */
 
-/** A cluster where the shape fits, how many times, and until when its heartbeat keeps it Ready. */
+/** A cluster where the shape fits, and how many times. */
 interface Candidate {
   readonly name: string;
   readonly copies: bigint;
-  readonly freshUntilMs: number;
+  readonly record: ClusterRecord;
 }
 
 interface Ranking {
@@ -73,7 +73,7 @@ function rank({ view, config, nowMs }: DecisionContext, shape: Shape): Ranking {
   for (const record of view.clusterRecords()) {
     if (record.unschedulable || !isReady(record, nowMs)) continue;
     const copies = copiesThatFit(record, view.allocated(record.name), shape, config.overcommit);
-    if (copies > 0n) candidates.push({ name: record.name, copies, freshUntilMs: record.freshUntilMs });
+    if (copies > 0n) candidates.push({ name: record.name, copies, record });
   }
   return { config, rankedAtMs: nowMs, candidates: candidates.sort(byRoom) };
 }
@@ -93,7 +93,7 @@ function keptAnswer(ranking: Ranking | undefined, { config, nowMs }: DecisionCon
   // A clock that went back could find clusters fresh that the ranking left out as stale.
   if (!ranking || ranking.config !== config || nowMs < ranking.rankedAtMs) return undefined;
   const picked = pick(ranking, exclude, config.roomSuggestions);
-  return picked.every((candidate) => nowMs <= candidate.freshUntilMs) ? picked : undefined;
+  return picked.every((candidate) => isReady(candidate.record, nowMs)) ? picked : undefined;
 }
 
 /** The rankings kept for the view's current version (none once it has moved on). */
