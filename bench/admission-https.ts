@@ -22,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { decisionConfigSchema } from '../src/api/config.js';
-import { ReservationLedger } from '../src/core/reservations.js';
+import { ReservationLedger } from '../src/state/reservations.js';
 import { createLogger } from '../src/ops/logger.js';
 import { decodeAndReview, VALIDATE_PATH } from '../src/webhook/admission-route.js';
 import { createRequestListener } from '../src/webhook/app.js';

@@ -12,7 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { decisionConfigSchema, type DecisionConfig } from '../src/api/config.js';
 import { decide, type Review } from '../src/core/decide.js';
-import type { TrackedState } from '../src/core/state.js';
+import type { TrackedState } from '../src/state/tracked-state.js';
 import { NOW } from '../test/builders/objects.js';
 import { buildState, describeSize, LARGE, MEDIUM, placementObject, placementSpec, seeded, SMALL, type PopulationSize, type ReviewKind } from './lib/population.js';
 import { fmt, summarize, table, verdict, type Result, type Summary } from './lib/report.js';

@@ -9,7 +9,7 @@
  * `compute` quota allows 10 placements and holds about 100).
  */
 import { addManifest, aPlacement, aQuota, aSyncTarget, type Manifest } from '../../test/builders/objects.js';
-import { TrackedState } from '../../src/core/state.js';
+import { TrackedState } from '../../src/state/tracked-state.js';
 
 export interface PopulationSize {
   readonly clusters: number;

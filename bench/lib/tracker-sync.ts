@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { TrackedState } from '../../src/core/state.js';
+import { TrackedState } from '../../src/state/tracked-state.js';
 import { TRACKED_KINDS } from '../../src/tracker/kinds.js';
 import { createTracker } from '../../src/tracker/tracker.js';
 

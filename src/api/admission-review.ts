@@ -2,6 +2,15 @@ import { z } from 'zod';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
+/**
+ * The largest AdmissionReview body read (413 above it, before buffering, so a client cannot make
+ * the process hold an endless body). The API server caps what a client sends it at 3 MiB, but the
+ * review it sends on wraps the object as stored (managedFields added) and, for an UPDATE, the old
+ * object too, so a review can be larger than the request that caused it; the CRDs' size limits keep
+ * every object far below this.
+ */
+export const DEFAULT_BODY_LIMIT = 3 * 1024 * 1024;
+
 const groupVersionKind = z.object({ group: z.string(), version: z.string(), kind: z.string() });
 
 /** AdmissionReview `admission.k8s.io/v1` as the API server sends it; only what the service reads. */

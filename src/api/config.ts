@@ -28,5 +28,3 @@ export const decisionConfigSchema = z.object({
 });
 
 export type DecisionConfig = z.output<typeof decisionConfigSchema>;
-
-export const defaultDecisionConfig = (): DecisionConfig => decisionConfigSchema.parse({});

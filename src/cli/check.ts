@@ -4,7 +4,7 @@ import { decisionConfigSchema, type DecisionConfig } from '../api/config.js';
 import { describeIssues } from '../api/errors.js';
 import type { WorkloadPlacement } from '../api/resources.js';
 import { decide, type Decision } from '../core/decide.js';
-import { TrackedState } from '../core/state.js';
+import { TrackedState } from '../state/tracked-state.js';
 import { objectKey } from '../core/workspace.js';
 import { expandPaths, InputError, parseDocument, readDocuments, trackedObjects } from './load.js';
 

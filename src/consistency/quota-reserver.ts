@@ -1,7 +1,7 @@
 import type { QuotaReservation, WorkspaceQuota } from '../api/resources.js';
 import { admitInOrder, agreedUsage, liveReservations, toWireReservation } from '../core/quota-agreement.js';
 import { describeViolation } from '../core/messages.js';
-import { quotaLimits } from '../core/state.js';
+import { quotaLimits } from '../core/quotas.js';
 import type { ResourceList } from '../quantity/index.js';
 import type { QuotaStore } from './quota-store.js';
 

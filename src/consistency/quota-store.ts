@@ -1,7 +1,7 @@
 import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
-import { LRUCache } from 'lru-cache';
 import { GROUP, VERSION, workspaceQuotaSchema, type WorkspaceQuota } from '../api/resources.js';
 import { isOlderVersion } from '../core/quota-agreement.js';
+import { BoundedCache } from '../state/bounded-cache.js';
 
 /** The two calls compare-and-swap needs; injectable so tests can drive conflicts. */
 export interface QuotaStatusApi {
@@ -54,12 +54,12 @@ export interface QuotaStoreOptions {
 export class QuotaStore {
   // Bounded: only hot quotas benefit (a forgotten one starts from the tracker's copy, at worst one
   // conflict more), and memory must not grow with every quota ever written.
-  private readonly newest: LRUCache<string, WorkspaceQuota>;
+  private readonly newest: BoundedCache<WorkspaceQuota>;
   private readonly maxAttempts: number;
 
   constructor(private readonly options: QuotaStoreOptions) {
     this.maxAttempts = options.maxAttempts ?? 16;
-    this.newest = new LRUCache({ max: options.remembered ?? 1024 });
+    this.newest = new BoundedCache(options.remembered ?? 1024);
   }
 
   /** The newest copy known without asking the API server; undefined once the tracker lost the quota. */

@@ -7,7 +7,8 @@ import { clusterViolation, limitShortfalls, positiveResources, quotaViolation, t
 import { denialMessage, softLimitWarning } from './messages.js';
 import { clustersWithRoom } from './room.js';
 import { selectorMatches } from './selector.js';
-import { applicableQuotas, type QuotaLimits, type StateView } from './state.js';
+import { applicableQuotas } from './quotas.js';
+import type { QuotaLimits, StateView } from './view.js';
 import { objectKey, workspaceKey } from './workspace.js';
 
 /** The parts of an AdmissionRequest a decision reads. */

@@ -1,7 +1,7 @@
 import type { DecisionConfig } from '../api/config.js';
 import { add, amountOf, cmp, fromInteger, inOrder, sub, ZERO, type Quantity, type ResourceList } from '../quantity/index.js';
-import { clusterHealth, type ClusterRecord } from './cluster-record.js';
-import type { QuotaLimits, StateView } from './state.js';
+import { clusterHealth } from './cluster-health.js';
+import type { ClusterView, QuotaLimits, StateView } from './view.js';
 
 /** One resource of a quota that the request would push past a limit. */
 export interface QuotaShortfall {
@@ -57,11 +57,11 @@ export function overcommitRatio(config: DecisionConfig, resource: string): Quant
 }
 
 /** Free room of one resource on a cluster: allocatable × ratio − allocated (may be negative when overcommitted). */
-export function freeRoom(record: ClusterRecord, allocated: ResourceList, resource: string, config: DecisionConfig): Quantity {
+export function freeRoom(record: ClusterView, allocated: ResourceList, resource: string, config: DecisionConfig): Quantity {
   return sub(get(record.effectiveAllocatable(config.overcommit), resource), get(allocated, resource));
 }
 
-function capacityShortfalls(record: ClusterRecord, allocated: ResourceList, requested: ResourceList, config: DecisionConfig): CapacityShortfall[] {
+function capacityShortfalls(record: ClusterView, allocated: ResourceList, requested: ResourceList, config: DecisionConfig): CapacityShortfall[] {
   // Rows only for what does not fit: this runs for every cluster of every decision.
   return positiveResources(requested)
     .filter((resource) => cmp(get(requested, resource), freeRoom(record, allocated, resource, config)) > 0)

@@ -1,6 +1,6 @@
 import { cmp, formatForHumans, max, ZERO, type Quantity } from '../quantity/index.js';
 import type { CapacityShortfall, QuotaShortfall, Violation } from './fit.js';
-import type { QuotaLimits } from './state.js';
+import type { QuotaLimits } from './view.js';
 
 const NANOS_PER_UNIT = 1_000_000_000n;
 

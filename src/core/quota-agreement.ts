@@ -1,7 +1,7 @@
 import type { QuotaReservation, WorkspaceQuota } from '../api/resources.js';
 import { addLists, formatList, type ResourceList } from '../quantity/index.js';
 import { quotaViolation, type Violation } from './fit.js';
-import type { QuotaLimits } from './state.js';
+import type { QuotaLimits } from './view.js';
 
 /**
  * What replicas agree a WorkspaceQuota has spent (docs/consistency.md): the usage the status writer

@@ -1,8 +1,7 @@
-import type { DecisionConfig } from '../api/config.js';
 import { amountOf, type Quantity, type ResourceList } from '../quantity/index.js';
-import { isReady, type ClusterRecord } from './cluster-record.js';
+import { isReady } from './cluster-health.js';
 import { positiveResources, type DecisionContext } from './fit.js';
-import type { StateView } from './state.js';
+import type { ClusterView, RoomCandidate, RoomRanking } from './view.js';
 
 /**
  * "Clusters with room" (SPEC §4): the Ready, schedulable clusters where a denied placement would fit,
@@ -10,22 +9,9 @@ import type { StateView } from './state.js';
  * shape is kept until the view's version moves on (a cluster or an allocation changed) and reused by
  * the next denial of the same shape, whatever clusters that one excludes. Time alone only makes
  * clusters NotReady (a fresh heartbeat is an event, and bumps the version), so a kept ranking stays
- * right as long as the clusters it answers with are still fresh at the decision's clock.
+ * right as long as the clusters it answers with are still fresh at the decision's clock. The view
+ * keeps the rankings (StateView.roomRankings); this module only works them out.
  */
-
-/** A cluster where the shape fits, and how many times. */
-interface Candidate {
-  readonly name: string;
-  readonly copies: bigint;
-  readonly record: ClusterRecord;
-}
-
-interface Ranking {
-  readonly config: DecisionConfig;
-  readonly rankedAtMs: number;
-  /** Every cluster with room, most copies first, then by name. */
-  readonly candidates: readonly Candidate[];
-}
 
 /** The positive amounts of a request, in nanos, and a key that tells shapes apart. */
 interface Shape {
@@ -33,16 +19,6 @@ interface Shape {
   readonly nanos: readonly bigint[];
   readonly key: string;
 }
-
-/** The rankings of one view at one version, by shape key. */
-interface Kept {
-  readonly version: number;
-  readonly rankings: Map<string, Ranking>;
-}
-
-/** Each ranking holds up to every cluster; a few shapes are plenty between two changes of the state. */
-const MAX_SHAPES = 16;
-const keptByView = new WeakMap<StateView, Kept>();
 
 function shapeOf(requested: ResourceList): Shape {
   const resources = positiveResources(requested);
@@ -54,7 +30,7 @@ function shapeOf(requested: ResourceList): Shape {
 const nanosOf = (list: ResourceList, name: string): bigint => (Object.hasOwn(list, name) ? (list[name] as Quantity).nanos : 0n);
 
 /** How many copies of the shape fit in the cluster's overcommitted allocatable beside what is allocated there. */
-function copiesThatFit(record: ClusterRecord, allocated: ResourceList, shape: Shape, overcommit: ResourceList): bigint {
+function copiesThatFit(record: ClusterView, allocated: ResourceList, shape: Shape, overcommit: ResourceList): bigint {
   const effective = record.effectiveAllocatable(overcommit);
   let copies: bigint | undefined;
   for (let i = 0; i < shape.resources.length; i++) {
@@ -66,21 +42,21 @@ function copiesThatFit(record: ClusterRecord, allocated: ResourceList, shape: Sh
   return copies ?? 0n;
 }
 
-const byRoom = (a: Candidate, b: Candidate): number => (a.copies === b.copies ? a.name.localeCompare(b.name) : a.copies > b.copies ? -1 : 1);
+const byRoom = (a: RoomCandidate, b: RoomCandidate): number => (a.copies === b.copies ? a.name.localeCompare(b.name) : a.copies > b.copies ? -1 : 1);
 
-function rank({ view, config, nowMs }: DecisionContext, shape: Shape): Ranking {
-  const candidates: Candidate[] = [];
+function rank({ view, config, nowMs }: DecisionContext, shape: Shape): RoomRanking {
+  const candidates: RoomCandidate[] = [];
   for (const record of view.clusterRecords()) {
     if (record.unschedulable || !isReady(record, nowMs)) continue;
     const copies = copiesThatFit(record, view.allocated(record.name), shape, config.overcommit);
-    if (copies > 0n) candidates.push({ name: record.name, copies, record });
+    if (copies > 0n) candidates.push({ name: record.name, copies, cluster: record });
   }
-  return { config, rankedAtMs: nowMs, candidates: candidates.sort(byRoom) };
+  return { overcommit: config.overcommit, rankedAtMs: nowMs, candidates: candidates.sort(byRoom) };
 }
 
 /** The first `limit` candidates outside `exclude`. */
-function pick(ranking: Ranking, exclude: ReadonlySet<string>, limit: number): Candidate[] {
-  const picked: Candidate[] = [];
+function pick(ranking: RoomRanking, exclude: ReadonlySet<string>, limit: number): RoomCandidate[] {
+  const picked: RoomCandidate[] = [];
   for (const candidate of ranking.candidates) {
     if (picked.length >= limit) break;
     if (!exclude.has(candidate.name)) picked.push(candidate);
@@ -89,38 +65,22 @@ function pick(ranking: Ranking, exclude: ReadonlySet<string>, limit: number): Ca
 }
 
 /** The kept ranking's answer, or undefined when the state, the configuration or the clock has moved past it. */
-function keptAnswer(ranking: Ranking | undefined, { config, nowMs }: DecisionContext, exclude: ReadonlySet<string>): Candidate[] | undefined {
+function keptAnswer(ranking: RoomRanking | undefined, { config, nowMs }: DecisionContext, exclude: ReadonlySet<string>): RoomCandidate[] | undefined {
   // A clock that went back could find clusters fresh that the ranking left out as stale.
-  if (!ranking || ranking.config !== config || nowMs < ranking.rankedAtMs) return undefined;
+  if (!ranking || ranking.overcommit !== config.overcommit || nowMs < ranking.rankedAtMs) return undefined;
   const picked = pick(ranking, exclude, config.roomSuggestions);
-  return picked.every((candidate) => isReady(candidate.record, nowMs)) ? picked : undefined;
-}
-
-/** The rankings kept for the view's current version (none once it has moved on). */
-function rankingsOf(view: StateView): Map<string, Ranking> {
-  const version = view.version();
-  let kept = keptByView.get(view);
-  if (kept?.version !== version) {
-    kept = { version, rankings: new Map() };
-    keptByView.set(view, kept);
-  }
-  return kept.rankings;
-}
-
-function keep(rankings: Map<string, Ranking>, key: string, ranking: Ranking): void {
-  if (rankings.size >= MAX_SHAPES) rankings.clear();
-  rankings.set(key, ranking);
+  return picked.every((candidate) => isReady(candidate.cluster, nowMs)) ? picked : undefined;
 }
 
 /** Ready, schedulable clusters outside `exclude` where `requested` fits, most room first, at most `config.roomSuggestions`. */
 export function clustersWithRoom(context: DecisionContext, requested: ResourceList, exclude: ReadonlySet<string>): string[] {
   const shape = shapeOf(requested);
   if (shape.resources.length === 0) return [];
-  const rankings = rankingsOf(context.view);
+  const rankings = context.view.roomRankings();
   let answer = keptAnswer(rankings.get(shape.key), context, exclude);
   if (!answer) {
     const ranking = rank(context, shape);
-    keep(rankings, shape.key, ranking);
+    rankings.set(shape.key, ranking);
     answer = pick(ranking, exclude, context.config.roomSuggestions);
   }
   return answer.map((candidate) => candidate.name);

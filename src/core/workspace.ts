@@ -1,3 +1,5 @@
+import type { TrackedObject } from '../api/resources.js';
+
 /** kcp marks every object with the logical cluster it lives in. */
 export const KCP_CLUSTER_ANNOTATION = 'kcp.io/cluster';
 
@@ -22,4 +24,9 @@ export function workspaceKey(meta: NamespacedMeta): string {
 /** Key of a namespaced object within the tracker: `<workspace>/<name>`. */
 export function objectKey(meta: NamespacedMeta & { readonly name: string }): string {
   return `${workspaceKey(meta)}/${meta.name}`;
+}
+
+/** The key an object is tracked under: the name of a SyncTarget, `<workspace>/<name>` otherwise. */
+export function trackedKey(tracked: TrackedObject): string {
+  return tracked.kind === 'SyncTarget' ? tracked.object.metadata.name : objectKey(tracked.object.metadata);
 }

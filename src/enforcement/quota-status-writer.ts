@@ -2,7 +2,7 @@ import type { WorkspaceQuota } from '../api/resources.js';
 import type { QuotaStore } from '../consistency/quota-store.js';
 import { isOlderVersion, sameReservations, toWireReservation, uncountedReservations } from '../core/quota-agreement.js';
 import { desiredQuotaStatus, quotaStatusCurrent } from '../core/quota-status.js';
-import type { TrackedState } from '../core/state.js';
+import type { TrackedState } from '../state/tracked-state.js';
 
 export interface StatusWriterLog {
   debug(fields: object, message: string): void;

@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { decisionConfigSchema } from '../api/config.js';
 import { fieldPath } from '../api/errors.js';
-import { DEFAULT_BODY_LIMIT } from '../webhook/admission-route.js';
+import { DEFAULT_BODY_LIMIT } from '../api/admission-review.js';
 
 /** The service's whole configuration: the decision settings plus how it runs. */
 export const serviceConfigSchema = decisionConfigSchema.extend({

@@ -1,5 +1,6 @@
 import type { TrackedKind, TrackedObject } from '../api/resources.js';
-import { trackedKey, type TrackedState } from '../core/state.js';
+import { trackedKey } from '../core/workspace.js';
+import type { TrackedState } from '../state/tracked-state.js';
 import { keyOf, parseObject } from './kinds.js';
 
 /** Where applied changes are reported (the tracker turns them into its events). */

@@ -3,7 +3,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { describeIssues } from '../api/errors.js';
 import type { TrackedKind, TrackedObject } from '../api/resources.js';
-import type { TrackedState } from '../core/state.js';
+import type { TrackedState } from '../state/tracked-state.js';
 import { KindApplier, type ApplySink } from './apply.js';
 import { KindSync, type SyncedInfo, type SyncSettings } from './kind-sync.js';
 import { TRACKED_KINDS } from './kinds.js';
@@ -77,8 +77,6 @@ export interface TrackerEvents {
   synced: [kind: TrackedKind, info: SyncedInfo];
 }
 
-export type ChangeListener = (...args: TrackerEvents['change']) => void;
-
 export interface TrackerStats {
   readonly ready: boolean;
   /** The resourceVersion each kind resumes from (opaque; '' before its first list). */
@@ -106,8 +104,6 @@ export interface Tracker extends EventEmitter<TrackerEvents> {
   start(): Promise<void>;
   /** True while every kind is in view (docs/tracker.md, readiness). Decisions wait while false. */
   ready(): boolean;
-  /** Subscribes to `change`; returns the unsubscribe function. */
-  onChange(listener: ChangeListener): () => void;
   stats(): TrackerStats;
   /** Aborts every request and timer; the tracker turns unready and cannot be started again. */
   stop(): Promise<void>;
@@ -184,11 +180,6 @@ class ListWatchTracker extends EventEmitter<TrackerEvents> implements Tracker {
 
   ready(): boolean {
     return this.isReady;
-  }
-
-  onChange(listener: ChangeListener): () => void {
-    this.on('change', listener);
-    return () => this.off('change', listener);
   }
 
   stats(): TrackerStats {

@@ -8,11 +8,6 @@ import type { Reviewer } from './reviewer.js';
 /** The path the ValidatingWebhookConfiguration points at. */
 export const VALIDATE_PATH = '/validate/workloadplacements';
 
-/**
- * The API server refuses request bodies over 3 MiB itself, so a larger AdmissionReview cannot come
- * from it: refuse it (413) before buffering it, so a client cannot make the process hold an endless body.
- */
-export const DEFAULT_BODY_LIMIT = 3 * 1024 * 1024;
 
 const DEADLINE_MARGIN_MS = 500;
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
-import { DEFAULT_BODY_LIMIT, handleValidate, VALIDATE_PATH } from './admission-route.js';
+import { DEFAULT_BODY_LIMIT } from '../api/admission-review.js';
+import { handleValidate, VALIDATE_PATH } from './admission-route.js';
 import type { Readiness, Reviewer } from './reviewer.js';
 
 export interface AppOptions {

@@ -2,8 +2,9 @@ import type { AdmissionRequest, AdmissionResponse } from '../api/admission-revie
 import type { DecisionConfig } from '../api/config.js';
 import type { Hold, QuotaReserver } from '../consistency/quota-reserver.js';
 import { decide, type Decision, type Demand } from '../core/decide.js';
-import { withReservations, type ReservationLedger } from '../core/reservations.js';
-import { isDefaultQuotaKey, type StateView } from '../core/state.js';
+import { withReservations, type ReservationLedger } from '../state/reservations.js';
+import { isDefaultQuotaKey } from '../core/quotas.js';
+import type { StateView } from '../core/view.js';
 import { isZeroList } from '../quantity/index.js';
 import { responseFor, unavailable } from './responses.js';
 

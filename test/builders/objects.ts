@@ -1,6 +1,6 @@
 import { API_VERSION, syncTargetSchema, workloadPlacementSchema, workspaceQuotaSchema } from '../../src/api/resources.js';
 import type { SyncTarget, WorkloadPlacement, WorkspaceQuota } from '../../src/api/resources.js';
-import { TrackedState } from '../../src/core/state.js';
+import { TrackedState } from '../../src/state/tracked-state.js';
 
 type Quantities = Record<string, string | number>;
 export type Manifest = Record<string, unknown>;

@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jes
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { syncTargetSchema } from '../../src/api/resources.js';
-import { TrackedState } from '../../src/core/state.js';
+import { TrackedState } from '../../src/state/tracked-state.js';
 import { formatList } from '../../src/quantity/index.js';
 import { createTracker, type Tracker, type TrackerEvents, type TrackerOptions } from '../../src/tracker/tracker.js';
 import { aPlacement, aQuota, aSyncTarget } from '../builders/objects.js';
@@ -213,8 +213,8 @@ describe('a tracker on a healthy API server', () => {
 
   it('holds every object created before start() once start() resolves, and is ready', () => {
     expect(tracker.ready()).toBe(true);
-    expect(state.cluster(cluster)?.status.capacity).toBeDefined();
-    expect(formatList(state.cluster(cluster)?.status.allocatable ?? {})).toEqual({ cpu: '8', memory: '16Gi' });
+    expect(state.clusterRecord(cluster)?.target.status.capacity).toBeDefined();
+    expect(formatList(state.clusterRecord(cluster)?.target.status.allocatable ?? {})).toEqual({ cpu: '8', memory: '16Gi' });
     expect(allocatedCpu(state, cluster)).toBe('3');
     expect(state.quotas(ns).map((quota) => quota.key)).toEqual([`${ns}/compute`]);
     expect(formatList(state.used(`${ns}/compute`))).toMatchObject({ cpu: '3', placements: '2' });
@@ -246,7 +246,7 @@ describe('a tracker on a healthy API server', () => {
     const grown = nextEvent(tracker, 'change', changeOf('SyncTarget', cluster), 'cluster status');
     await setStatus(cluster, { capacity: { cpu: '16', memory: '32Gi' } });
     await grown;
-    expect(formatList(state.cluster(cluster)?.status.allocatable ?? {})).toEqual({ cpu: '16', memory: '32Gi' });
+    expect(formatList(state.clusterRecord(cluster)?.target.status.allocatable ?? {})).toEqual({ cpu: '16', memory: '32Gi' });
 
     const raised = nextEvent(tracker, 'change', changeOf('WorkspaceQuota', `${ns}/compute`), 'quota raised');
     await apply(aQuota('compute', { hard: { cpu: '20' } }));
@@ -268,7 +268,7 @@ describe('a tracker on a healthy API server', () => {
       expect(issues).toContain('status.lastHeartbeatTime');
       expect(tracker.stats().parseErrors).toBeGreaterThan(before);
       // Its last good version (created before the status was written) is what the state keeps.
-      expect(state.cluster(odd)?.status.lastHeartbeatTime).toBeUndefined();
+      expect(state.clusterRecord(odd)?.target.status.lastHeartbeatTime).toBeUndefined();
     }
     const after = nextEvent(tracker, 'change', changeOf('WorkloadPlacement', `${ns}/p4`), 'p4 after the refused object');
     await apply(placement('p4', '1', cluster));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { QuotaReservation } from '../../../src/api/resources.js';
 import { admitInOrder, agreedUsage, isCounted, isOlderVersion, liveReservations, sameReservations, toWireReservation, uncountedReservations } from '../../../src/core/quota-agreement.js';
-import { quotaLimits } from '../../../src/core/state.js';
+import { quotaLimits } from '../../../src/core/quotas.js';
 import { formatList, mustParse } from '../../../src/quantity/index.js';
 import { aQuota, NOW, quota } from '../../builders/objects.js';
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { decisionConfigSchema, type DecisionConfig } from '../../../src/api/config.js';
 import type { Demand } from '../../../src/core/decide.js';
-import { ReservationLedger, withReservations } from '../../../src/core/reservations.js';
+import { ReservationLedger, withReservations } from '../../../src/state/reservations.js';
 import { clustersWithRoom } from '../../../src/core/room.js';
-import type { StateView, TrackedState } from '../../../src/core/state.js';
+import type { StateView } from '../../../src/core/view.js';
+import type { TrackedState } from '../../../src/state/tracked-state.js';
 import { mustParse, type ResourceList } from '../../../src/quantity/index.js';
 import { addManifest, aPlacement, aQuota, aSyncTarget, NOW, placement, stateOf } from '../../builders/objects.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { TrackedKind, TrackedObject } from '../../../src/api/resources.js';
-import { TrackedState } from '../../../src/core/state.js';
+import { TrackedState } from '../../../src/state/tracked-state.js';
 import { formatList } from '../../../src/quantity/index.js';
 import { emptyList, KindApplier } from '../../../src/tracker/apply.js';
 import { keyOf, parseObject } from '../../../src/tracker/kinds.js';
@@ -144,7 +144,7 @@ describe('KindApplier: lists', () => {
     const targets = applierFor('SyncTarget');
     relist(targets.applier, [aSyncTarget('us-east-1'), aSyncTarget('eu-west-1')]);
     relist(targets.applier, [aSyncTarget('eu-west-1')]);
-    expect([...targets.state.clusters()].map((target) => target.metadata.name)).toEqual(['eu-west-1']);
+    expect([...targets.state.clusterRecords()].map((record) => record.name)).toEqual(['eu-west-1']);
     const quotas = applierFor('WorkspaceQuota');
     relist(quotas.applier, [aQuota('compute', { hard: { cpu: '10' } }), aQuota('storage', { hard: { storage: '1Ti' } })]);
     relist(quotas.applier, [aQuota('compute', { hard: { cpu: '12' } })]);
@@ -186,6 +186,6 @@ describe('KindApplier: watch events', () => {
     const { applier, state } = applierFor('SyncTarget');
     applier.applyEvent('ADDED', aSyncTarget('us-east-1'), '10');
     applier.applyEvent('DELETED', { metadata: {} }, '11');
-    expect([[...state.clusters()].length, applier.parseErrors]).toEqual([1, 1]);
+    expect([[...state.clusterRecords()].length, applier.parseErrors]).toEqual([1, 1]);
   });
 });

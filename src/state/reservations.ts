@@ -1,6 +1,7 @@
+import type { Demand } from '../core/decide.js';
+import type { RoomRanking, StateView } from '../core/view.js';
 import { addLists, isZeroList, subLists, type ResourceList } from '../quantity/index.js';
-import type { Demand } from './decide.js';
-import type { StateView } from './state.js';
+import { VersionedMemo } from './bounded-cache.js';
 
 const NOTHING: ResourceList = Object.freeze({});
 
@@ -96,11 +97,14 @@ function plus(tracked: ResourceList, reserved: ResourceList): ResourceList {
 
 /** The tracked state plus what is reserved: the view admissions decide on. */
 export function withReservations(view: StateView, ledger: ReservationLedger): StateView {
+  // Both only grow, so their sum changes whenever either does.
+  const version = (): number => view.version() + ledger.version;
+  const rankings = new VersionedMemo<RoomRanking>(16);
   return {
     clusterRecord: (name) => view.clusterRecord(name),
     clusterRecords: () => view.clusterRecords(),
-    // Both only grow, so their sum changes whenever either does.
-    version: () => view.version() + ledger.version,
+    version,
+    roomRankings: () => rankings.at(version()),
     quotas: (workspace) => view.quotas(workspace),
     allocated: (cluster) => plus(view.allocated(cluster), ledger.cluster(cluster)),
     used: (key) => plus(view.used(key), ledger.quota(key)),

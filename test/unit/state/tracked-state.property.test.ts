@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { addLists, listsEqual, type ResourceList } from '../../../src/quantity/index.js';
 import { clusterConsumption, placementClusters, quotaCharge } from '../../../src/core/charging.js';
 import { selectorMatches } from '../../../src/core/selector.js';
-import { defaultQuotaKey } from '../../../src/core/state.js';
+import { defaultQuotaKey } from '../../../src/core/quotas.js';
 import { objectKey, workspaceKey } from '../../../src/core/workspace.js';
 import type { WorkloadPlacement, WorkspaceQuota } from '../../../src/api/resources.js';
 import { aPlacement, aQuota, placement, quota, stateOf } from '../../builders/objects.js';

@@ -1,48 +1,16 @@
-import type { LabelSelector, SyncTarget, TrackedKind, TrackedObject, WorkloadPlacement, WorkspaceQuota } from '../api/resources.js';
-import type { DecisionConfig } from '../api/config.js';
+import type { SyncTarget, TrackedKind, TrackedObject, WorkloadPlacement, WorkspaceQuota } from '../api/resources.js';
 import { addLists, isZeroList, subLists, type ResourceList } from '../quantity/index.js';
-import { clusterConsumption, placementClusters, quotaCharge } from './charging.js';
+import { clusterConsumption, placementClusters, quotaCharge } from '../core/charging.js';
+import { defaultQuotaKey, quotaLimits } from '../core/quotas.js';
+import { selectorMatches } from '../core/selector.js';
+import type { Memo, PlacementVersion, QuotaLimits, RoomRanking, StateView } from '../core/view.js';
+import { objectKey, trackedKey, workspaceKey } from '../core/workspace.js';
+import { VersionedMemo } from './bounded-cache.js';
 import { ClusterRecord } from './cluster-record.js';
 import { Interner } from './interner.js';
-import type { PlacementVersion } from './quota-agreement.js';
-import { selectorMatches } from './selector.js';
-import { objectKey, workspaceKey } from './workspace.js';
 
 const NOTHING: ResourceList = Object.freeze({});
 const NO_QUOTAS: readonly QuotaLimits[] = Object.freeze([]);
-
-/** A quota as decisions see it: a WorkspaceQuota object, or the configured default for a bare workspace. */
-export interface QuotaLimits {
-  /** `<workspace>/<name>`; `<workspace>/` for the default quota. */
-  readonly key: string;
-  /** How messages name it: `quota team-a/compute`, `default quota of workspace team-a`. */
-  readonly label: string;
-  readonly hard: ResourceList;
-  readonly soft: ResourceList;
-  readonly scopeSelector?: LabelSelector | undefined;
-}
-
-/**
- * The read-only, indexed view every decision reads. Each method answers from an index, so the
- * cost of a decision depends on the placement's own clusters and quotas, not on the population.
- */
-export interface StateView {
-  /** What decisions read of the SyncTarget of that name; undefined when there is none. */
-  clusterRecord(name: string): ClusterRecord | undefined;
-  /** Sum of what non-evicted placements consume on this cluster. */
-  allocated(cluster: string): ResourceList;
-  /** The WorkspaceQuota objects of a workspace (not the default quota), sorted by key. */
-  quotas(workspace: string): readonly QuotaLimits[];
-  /** Charged usage counted against a quota (scope applied); for the default quota, the workspace total. */
-  used(quotaKey: string): ResourceList;
-  /** Every cluster; read only to suggest alternatives when a placement is denied for capacity. */
-  clusterRecords(): Iterable<ClusterRecord>;
-  /**
-   * Changes whenever a cluster, or what is allocated on one, changes; answers worked out from every
-   * cluster can be kept for as long as it stays the same.
-   */
-  version(): number;
-}
 
 /** One cluster name: its SyncTarget's record, if there is one, and what placements allocate there. */
 interface ClusterSlot {
@@ -56,18 +24,6 @@ interface PlacementEntry extends PlacementVersion {
   readonly clusters: readonly string[];
   readonly perCluster: ResourceList;
   readonly charge: ResourceList;
-}
-
-/** Key the default quota of a workspace is tracked under. */
-export const defaultQuotaKey = (workspace: string): string => `${workspace}/`;
-
-/** Whether a quota key names a workspace's default quota (no object behind it). */
-export const isDefaultQuotaKey = (key: string): boolean => key.endsWith('/');
-
-/** The limits of a WorkspaceQuota object as decisions read them. */
-export function quotaLimits(quota: WorkspaceQuota): QuotaLimits {
-  const key = objectKey(quota.metadata);
-  return { key, label: `quota ${key}`, hard: quota.spec.hard, soft: quota.spec.soft, scopeSelector: quota.spec.scopeSelector };
 }
 
 /**
@@ -88,10 +44,8 @@ export class TrackedState implements StateView {
   /** Shared copies of what placements repeat (names, label sets, request shapes): SPEC §12 memory. */
   private readonly interned = new Interner();
   private clusterChanges = 0;
-
-  cluster(name: string): SyncTarget | undefined {
-    return this.clusterRecord(name)?.target;
-  }
+  /** Each ranking holds up to every cluster; a few shapes are plenty between two changes of the state. */
+  private readonly rankings = new VersionedMemo<RoomRanking>(16);
 
   clusterRecord(name: string): ClusterRecord | undefined {
     return this.clusterSlots.get(name)?.record;
@@ -122,16 +76,12 @@ export class TrackedState implements StateView {
     for (const { record } of this.clusterSlots.values()) if (record) yield record;
   }
 
-  *clusters(): Iterable<SyncTarget> {
-    for (const record of this.clusterRecords()) yield record.target;
-  }
-
   version(): number {
     return this.clusterChanges;
   }
 
-  get placementCount(): number {
-    return this.placements.size;
+  roomRankings(): Memo<RoomRanking> {
+    return this.rankings.at(this.clusterChanges);
   }
 
   /** The WorkspaceQuota object as last seen (its status included), for the status writer. */
@@ -291,23 +241,4 @@ export class TrackedState implements StateView {
     }
     return value;
   }
-}
-
-/** The key an object is tracked under: the name of a SyncTarget, `<workspace>/<name>` otherwise. */
-export function trackedKey(tracked: TrackedObject): string {
-  return tracked.kind === 'SyncTarget' ? tracked.object.metadata.name : objectKey(tracked.object.metadata);
-}
-
-/** The quotas a placement must fit: every scoped match, or the default quota for a bare workspace. */
-export function applicableQuotas(
-  view: StateView,
-  workspace: string,
-  labels: Readonly<Record<string, string>>,
-  config: DecisionConfig,
-): QuotaLimits[] {
-  const quotas = view.quotas(workspace);
-  if (quotas.length > 0) return quotas.filter((quota) => selectorMatches(quota.scopeSelector, labels));
-  if (!config.defaultQuota.enabled) return [];
-  const { hard, soft } = config.defaultQuota;
-  return [{ key: defaultQuotaKey(workspace), label: `default quota of workspace ${workspace}`, hard, soft }];
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Demand } from '../../../src/core/decide.js';
-import { ReservationLedger, withReservations, type Reservation } from '../../../src/core/reservations.js';
+import { ReservationLedger, withReservations, type Reservation } from '../../../src/state/reservations.js';
 import { formatList, mustParse } from '../../../src/quantity/index.js';
 import { aPlacement, aSyncTarget, stateOf } from '../../builders/objects.js';
 

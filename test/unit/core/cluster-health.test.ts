@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { decisionConfigSchema } from '../../../src/api/config.js';
-import { ClusterRecord, clusterHealth, isReady } from '../../../src/core/cluster-record.js';
+import { clusterHealth, isReady } from '../../../src/core/cluster-health.js';
+import { ClusterRecord } from '../../../src/state/cluster-record.js';
 import { formatList } from '../../../src/quantity/index.js';
 import { aSyncTarget, NOW, syncTarget, type SyncTargetOptions } from '../../builders/objects.js';
 

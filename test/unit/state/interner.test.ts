@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { Interner } from '../../../src/core/interner.js';
+import { Interner } from '../../../src/state/interner.js';
 import { parseList, type ResourceList } from '../../../src/quantity/index.js';
 
 function list(given: Record<string, string>): ResourceList {
