@@ -81,14 +81,17 @@ function quotaDemands(view: StateView, next: WorkloadPlacement, old: WorkloadPla
   }));
 }
 
-/** Per cluster of the new object: the whole requirements where it is new, the growth where it was already. */
+/**
+ * Per cluster of the new object: the whole requirements where it is new, the growth where it was
+ * already. A cluster new to the placement is always checked (it must exist, be Ready and
+ * schedulable, SPEC §4), also when the placement requires nothing there.
+ */
 function clusterDemands(next: WorkloadPlacement, old: WorkloadPlacement | undefined): ClusterDemand[] {
   const before: ReadonlySet<string> = old ? new Set(placementClusters(old)) : NO_CLUSTERS;
   const whole = positivePart(clusterConsumption(next));
   const growth = old ? positivePart(subLists(clusterConsumption(next), clusterConsumption(old))) : whole;
-  const requiresAnything = Object.keys(whole).length > 0;
   return placementClusters(next)
-    .map((cluster) => (requiresAnything && !before.has(cluster) ? { cluster, requested: whole, isNew: true } : { cluster, requested: growth, isNew: false }))
+    .map((cluster) => (before.has(cluster) ? { cluster, requested: growth, isNew: false } : { cluster, requested: whole, isNew: true }))
     .filter((demand) => demand.isNew || Object.keys(demand.requested).length > 0);
 }
 

@@ -48,7 +48,8 @@ function rank({ view, config, nowMs }: DecisionContext, shape: Shape): RoomRanki
   const candidates: RoomCandidate[] = [];
   for (const record of view.clusterRecords()) {
     if (record.unschedulable || !isReady(record, nowMs)) continue;
-    const copies = copiesThatFit(record, view.allocated(record.name), shape, config.overcommit);
+    // A shape that asks for nothing fits on every Ready, schedulable cluster (ranked by name).
+    const copies = shape.resources.length === 0 ? 1n : copiesThatFit(record, view.allocated(record.name), shape, config.overcommit);
     if (copies > 0n) candidates.push({ name: record.name, copies, cluster: record });
   }
   return { overcommit: config.overcommit, rankedAtMs: nowMs, candidates: candidates.sort(byRoom) };
@@ -75,7 +76,6 @@ function keptAnswer(ranking: RoomRanking | undefined, { config, nowMs }: Decisio
 /** Ready, schedulable clusters outside `exclude` where `requested` fits, most room first, at most `config.roomSuggestions`. */
 export function clustersWithRoom(context: DecisionContext, requested: ResourceList, exclude: ReadonlySet<string>): string[] {
   const shape = shapeOf(requested);
-  if (shape.resources.length === 0) return [];
   const rankings = context.view.roomRankings();
   let answer = keptAnswer(rankings.get(shape.key), context, exclude);
   if (!answer) {

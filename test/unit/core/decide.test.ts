@@ -20,6 +20,7 @@ interface Row {
 const create = (object: Manifest): Review => ({ operation: 'CREATE', object });
 const update = (object: Manifest, oldObject: Manifest): Review => ({ operation: 'UPDATE', object, oldObject });
 const usEast = aSyncTarget('us-east-1');
+const zero = { cpu: '0', memory: '0', storage: '0' };
 
 const rows: Row[] = [
   {
@@ -244,6 +245,40 @@ const rows: Row[] = [
     review: update(aPlacement('web', { clusters: ['us-east-1', 'nowhere'] }), aPlacement('web', { clusters: ['us-east-1'] })),
     allowed: false,
     message: 'cluster nowhere does not exist; clusters with room: none',
+  },
+  {
+    name: 'zero requirements: an unknown cluster is still refused',
+    state: [usEast],
+    review: create(aPlacement('web', { requirements: zero, clusters: ['us-east-9'] })),
+    allowed: false,
+    message: 'cluster us-east-9 does not exist; clusters with room: us-east-1',
+  },
+  {
+    name: 'zero requirements: a NotReady cluster is still refused',
+    state: [usEast, aSyncTarget('us-east-2', { ready: false })],
+    review: create(aPlacement('web', { requirements: zero, clusters: ['us-east-2'] })),
+    allowed: false,
+    message: 'cluster us-east-2 is not Ready: Ready=False (SyncerDown); clusters with room: us-east-1',
+  },
+  {
+    name: 'zero requirements: an unschedulable cluster is still refused',
+    state: [usEast, aSyncTarget('us-east-2', { unschedulable: true })],
+    review: create(aPlacement('web', { requirements: zero, clusters: ['us-east-2'] })),
+    allowed: false,
+    message: 'cluster us-east-2 is unschedulable (spec.unschedulable: true); clusters with room: us-east-1',
+  },
+  {
+    name: 'zero requirements: an update that adds an unknown cluster is refused',
+    state: [usEast, aPlacement('web', { requirements: zero, clusters: ['us-east-1'] })],
+    review: update(aPlacement('web', { requirements: zero, clusters: ['us-east-1', 'nowhere'] }), aPlacement('web', { requirements: zero, clusters: ['us-east-1'] })),
+    allowed: false,
+    message: 'cluster nowhere does not exist; clusters with room: none',
+  },
+  {
+    name: 'zero requirements on a Ready cluster are allowed',
+    state: [usEast],
+    review: create(aPlacement('web', { requirements: zero, clusters: ['us-east-1'] })),
+    allowed: true,
   },
   {
     name: 'update: a status subresource write is allowed untouched',

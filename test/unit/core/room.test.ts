@@ -37,7 +37,7 @@ describe('clustersWithRoom', () => {
     { name: 'most copies first, then by name, at most roomSuggestions', requested: cpu('4'), exclude: [], room: ['a', 'b', 'c'] },
     { name: 'excluded clusters are left out, the next ones move up', requested: cpu('4'), exclude: ['a', 'c'], room: ['b', 'd'] },
     { name: 'a shape that fits nowhere', requested: cpu('13'), exclude: [], room: [] },
-    { name: 'nothing positive requested suggests nothing', requested: cpu('0'), exclude: [], room: [] },
+    { name: 'nothing positive requested fits on every Ready, schedulable cluster, by name', requested: cpu('0'), exclude: [], room: ['a', 'b', 'c'] },
   ])('$name', ({ requested, exclude, room }) => {
     expect(ask(world(fourClusters()), requested, exclude)).toEqual(room);
   });
