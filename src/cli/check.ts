@@ -1,11 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
-import { decisionConfigSchema, type DecisionConfig } from '../api/config.js';
-import { describeIssues } from '../api/errors.js';
 import type { WorkloadPlacement } from '../api/resources.js';
 import { decide, type Decision } from '../core/decide.js';
 import { TrackedState } from '../state/tracked-state.js';
 import { objectKey } from '../core/workspace.js';
+import { loadServiceConfig } from '../ops/config.js';
 import { expandPaths, InputError, parseDocument, readDocuments, trackedObjects } from './load.js';
 
 export interface CheckOptions {
@@ -22,16 +19,6 @@ export interface CheckResult {
   readonly output: string;
 }
 
-async function loadConfig(file: string | undefined): Promise<DecisionConfig> {
-  if (!file) return decisionConfigSchema.parse({});
-  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new InputError(`${file}: cannot read: ${error.code ?? error.message}`);
-  });
-  const parsed = decisionConfigSchema.safeParse(parseYaml(text) ?? {});
-  if (!parsed.success) throw new InputError(`${file}: invalid config: ${describeIssues(parsed.error)}`);
-  return parsed.data;
-}
-
 function parseNow(now: string | undefined): number {
   if (now === undefined) return Date.now();
   const ms = /^\d{4}-\d{2}-\d{2}T/.test(now) ? Date.parse(now) : NaN;
@@ -44,7 +31,9 @@ async function readPlacement(file: string): Promise<{ raw: unknown; placement: W
   const docs = await readDocuments(file);
   const [doc] = docs;
   if (docs.length !== 1 || !doc) throw new InputError(`${file}: expected exactly one WorkloadPlacement, found ${docs.length} documents`);
-  return { raw: doc.value, placement: parseDocument(doc, 'WorkloadPlacement') };
+  const parsed = parseDocument(doc, 'WorkloadPlacement');
+  if (parsed.kind !== 'WorkloadPlacement') throw new InputError(`${file}: expected a WorkloadPlacement`);
+  return { raw: doc.value, placement: parsed.object };
 }
 
 function render(decision: Decision, json: boolean): string {
@@ -62,7 +51,8 @@ function render(decision: Decision, json: boolean): string {
  * and asks the same decision core. Throws InputError for bad input (exit 2).
  */
 export async function runCheck(options: CheckOptions): Promise<CheckResult> {
-  const config = await loadConfig(options.config);
+  // The service's own loader, without the environment: a file `serve` refuses is refused here too.
+  const config = await loadServiceConfig({}, options.config);
   const nowMs = parseNow(options.now);
   const state = new TrackedState();
   for (const file of await expandPaths(options.files)) {

@@ -1,9 +1,10 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { describeIssues } from '../api/errors.js';
-import { GROUP, trackedKinds, type TrackedObject } from '../api/resources.js';
+import { yamlProblem } from '../ops/config.js';
+import { GROUP, isTrackedKind, parseTrackedObject, type TrackedKind, type TrackedObject } from '../api/resources.js';
 
 /** Bad input: the message names the file, the document and the field. */
 export class InputError extends Error {
@@ -43,7 +44,7 @@ export async function readDocuments(file: string): Promise<Document[]> {
   const docs: Document[] = [];
   parseAllDocuments(text).forEach((doc, i) => {
     const where = `${file}: document ${i + 1}`;
-    if (doc.errors.length > 0) throw new InputError(`${where}: not valid YAML: ${doc.errors[0]?.message ?? ''}`);
+    if (doc.errors[0]) throw new InputError(`${where}: ${yamlProblem(doc.errors[0])}`);
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) return;
     const items = isList(value) ? value.items : [value];
@@ -52,36 +53,52 @@ export async function readDocuments(file: string): Promise<Document[]> {
   return docs;
 }
 
+// The envelope every document must have, as kubectl requires it: apiVersion and kind, and enough of
+// the metadata to name it in messages. Read with zod, like everything else that comes from outside.
+const envelopeSchema = z.looseObject({
+  apiVersion: z.string({ error: 'apiVersion: must be a string' }),
+  kind: z.string({ error: 'kind: must be a string' }),
+});
+
+const listSchema = z.looseObject({ kind: z.literal('List'), items: z.array(z.unknown()) });
+
 function isList(value: unknown): value is { items: unknown[] } {
-  const v = value as { kind?: unknown; items?: unknown };
-  return typeof value === 'object' && v.kind === 'List' && Array.isArray(v.items);
+  return listSchema.safeParse(value).success;
 }
 
+const nameOf = (value: unknown): string => {
+  const meta = z.looseObject({ metadata: z.looseObject({ name: z.unknown().optional(), namespace: z.unknown().optional() }) }).safeParse(value);
+  if (!meta.success) return '';
+  const { namespace, name } = meta.data.metadata;
+  return [namespace, name].filter((part) => typeof part === 'string').join('/');
+};
+
 function describe(doc: Document): string {
-  const meta = (doc.value as { metadata?: { name?: unknown; namespace?: unknown } }).metadata;
-  const name = [meta?.namespace, meta?.name].filter((part) => typeof part === 'string').join('/');
+  const name = nameOf(doc.value);
   return `${doc.file}: document ${doc.index}${name ? ` (${name})` : ''}`;
 }
 
 /** Parses a document as one of our kinds, or throws InputError naming the file and field. */
-export function parseDocument<K extends keyof typeof trackedKinds>(doc: Document, kind: K): z.output<(typeof trackedKinds)[K]> {
-  const parsed = trackedKinds[kind].safeParse(doc.value);
+export function parseDocument(doc: Document, kind: TrackedKind): TrackedObject {
+  const parsed = parseTrackedObject(kind, doc.value);
   if (!parsed.success) throw new InputError(`${describe(doc)}: invalid ${kind}: ${describeIssues(parsed.error)}`);
-  return parsed.data as z.output<(typeof trackedKinds)[K]>;
+  return parsed.tracked;
 }
 
-function kindOf(doc: Document): keyof typeof trackedKinds | undefined {
-  const { apiVersion, kind } = doc.value as { apiVersion?: unknown; kind?: unknown };
-  if (typeof apiVersion !== 'string' || !apiVersion.startsWith(`${GROUP}/`)) return undefined;
-  if (typeof kind === 'string' && kind in trackedKinds) return kind as keyof typeof trackedKinds;
+/** The kind of one of our documents; undefined for documents of other API groups (Namespaces, …). */
+function kindOf(doc: Document): TrackedKind | undefined {
+  const envelope = envelopeSchema.safeParse(doc.value);
+  if (!envelope.success) throw new InputError(`${describe(doc)}: ${envelope.error.issues.map((issue) => issue.message).join('; ')}`);
+  const { apiVersion, kind } = envelope.data;
+  if (!apiVersion.startsWith(`${GROUP}/`)) return undefined;
+  if (isTrackedKind(kind)) return kind;
   throw new InputError(`${describe(doc)}: unknown kind ${JSON.stringify(kind)} in ${apiVersion}`);
 }
 
-/** Our objects among the documents; objects of other API groups (Namespaces, …) are skipped. */
+/** Our objects among the documents; objects of other API groups are skipped. */
 export function trackedObjects(docs: readonly Document[]): TrackedObject[] {
   return docs.flatMap((doc): TrackedObject[] => {
     const kind = kindOf(doc);
-    if (kind === undefined) return [];
-    return [{ kind, object: parseDocument(doc, kind) } as TrackedObject];
+    return kind === undefined ? [] : [parseDocument(doc, kind)];
   });
 }

@@ -20,6 +20,6 @@ function expressionMatches(expr: Expression, labels: Labels): boolean {
 /** Kubernetes label-selector semantics; an absent selector matches everything. */
 export function selectorMatches(selector: LabelSelector | undefined, labels: Labels): boolean {
   if (!selector) return true;
-  const labelsMatch = Object.entries(selector.matchLabels).every(([key, value]) => labels[key] === value);
+  const labelsMatch = Object.entries(selector.matchLabels).every(([key, value]) => Object.hasOwn(labels, key) && labels[key] === value);
   return labelsMatch && selector.matchExpressions.every((expr) => expressionMatches(expr, labels));
 }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, YAMLError } from 'yaml';
 import { z } from 'zod';
 import { decisionConfigSchema } from '../api/config.js';
 import { fieldPath } from '../api/errors.js';
@@ -69,6 +69,17 @@ function applyEnv(tree: Tree, env: NodeJS.ProcessEnv, origins: Map<string, strin
   }
 }
 
+/**
+ * A YAML error in one line, as a person fixes it: `line L, column C: not valid YAML: <reason>`.
+ * The parser's own message spans several lines (it quotes the source with a caret under it).
+ */
+export function yamlProblem(error: unknown): string {
+  if (!(error instanceof YAMLError)) return `not valid YAML: ${String(error)}`;
+  const reason = error.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? error.code;
+  const where = error.linePos?.[0];
+  return `${where ? `line ${where.line}, column ${where.col}: ` : ''}not valid YAML: ${reason}`;
+}
+
 async function readConfigFile(file: string): Promise<Tree> {
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
     throw new ConfigError(`config file ${file}: cannot read: ${error.code ?? error.message}`);
@@ -77,7 +88,7 @@ async function readConfigFile(file: string): Promise<Tree> {
   try {
     parsed = parseYaml(text);
   } catch (error) {
-    throw new ConfigError(`config file ${file}: not valid YAML: ${(error as Error).message}`);
+    throw new ConfigError(`config file ${file}: ${yamlProblem(error)}`);
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`config file ${file}: expected a mapping of settings`);

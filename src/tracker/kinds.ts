@@ -1,15 +1,6 @@
 import { z } from 'zod';
 import { describeIssues } from '../api/errors.js';
-import {
-  API_VERSION,
-  GROUP,
-  VERSION,
-  syncTargetSchema,
-  workloadPlacementSchema,
-  workspaceQuotaSchema,
-  type TrackedKind,
-  type TrackedObject,
-} from '../api/resources.js';
+import { API_VERSION, GROUP, parseTrackedObject, VERSION, type TrackedKind, type TrackedObject } from '../api/resources.js';
 import { objectKey } from '../core/workspace.js';
 
 /** What the tracker needs to know to list and watch one kind. */
@@ -55,30 +46,10 @@ function withTypeMeta(kind: TrackedKind, raw: unknown): unknown {
   return typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? { apiVersion: API_VERSION, kind, ...raw } : raw;
 }
 
-type SchemaResult = { readonly success: true; readonly tracked: TrackedObject } | { readonly success: false; readonly error: z.ZodError };
-
-// One case per kind keeps the kind and its parsed object correlated in the TrackedObject union.
-function parseWithSchema(kind: TrackedKind, input: unknown): SchemaResult {
-  switch (kind) {
-    case 'SyncTarget': {
-      const result = syncTargetSchema.safeParse(input);
-      return result.success ? { success: true, tracked: { kind, object: result.data } } : result;
-    }
-    case 'WorkspaceQuota': {
-      const result = workspaceQuotaSchema.safeParse(input);
-      return result.success ? { success: true, tracked: { kind, object: result.data } } : result;
-    }
-    case 'WorkloadPlacement': {
-      const result = workloadPlacementSchema.safeParse(input);
-      return result.success ? { success: true, tracked: { kind, object: result.data } } : result;
-    }
-  }
-}
-
 /** Parses an object of one kind with that kind's schema; a refusal names every field at fault. */
 export function parseObject(kind: TrackedKind, raw: unknown): ParsedObject {
   const key = keyOf(kind, raw);
-  const result = parseWithSchema(kind, withTypeMeta(kind, raw));
+  const result = parseTrackedObject(kind, withTypeMeta(kind, raw));
   if (!result.success) return { ok: false, key, issues: describeIssues(result.error) };
   if (key === undefined) return { ok: false, key, issues: `metadata.name: a ${kind} needs a name` };
   return { ok: true, key, tracked: result.tracked };

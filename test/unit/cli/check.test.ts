@@ -80,7 +80,7 @@ describe('check on bad input names the file and the field', () => {
     return path;
   };
 
-  it.each([
+  it.each<{ name: string; files: Record<string, string>; review: string; error: RegExp; config?: string }>([
     {
       name: 'a bad quantity in a state file',
       files: { 'state.yaml': 'apiVersion: tmc.kcp.io/v1alpha1\nkind: WorkspaceQuota\nmetadata: {name: q, namespace: a}\nspec:\n  hard: {cpu: 2 cores}\n' },
@@ -91,7 +91,7 @@ describe('check on bad input names the file and the field', () => {
       name: 'broken YAML in the second document',
       files: { 'state.yaml': 'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\nkind: [\n' },
       review: `${examples}/review-allowed.yaml`,
-      error: /state\.yaml: document 2: not valid YAML/,
+      error: /state\.yaml: document 2: line 6, column 1: not valid YAML: Flow sequence/,
     },
     {
       name: 'an unknown kind of our group',
@@ -112,17 +112,44 @@ describe('check on bad input names the file and the field', () => {
       error: /review\.yaml: expected exactly one WorkloadPlacement, found 2 documents/,
     },
     {
+      name: 'a kind named like an Object.prototype member',
+      files: { 'state.yaml': 'apiVersion: tmc.kcp.io/v1alpha1\nkind: constructor\nmetadata: {name: a}\n' },
+      review: `${examples}/review-allowed.yaml`,
+      error: /state\.yaml: document 1 \(a\): unknown kind "constructor" in tmc\.kcp\.io\/v1alpha1/,
+    },
+    {
+      name: 'a kind that is not a string',
+      files: { 'state.yaml': 'apiVersion: tmc.kcp.io/v1alpha1\nkind: {toString: 1}\nmetadata: {name: a}\n' },
+      review: `${examples}/review-allowed.yaml`,
+      error: /state\.yaml: document 1 \(a\): kind: must be a string/,
+    },
+    {
+      name: 'a config file with a YAML syntax error names the file and line',
+      files: { 'config.yaml': 'overcommit:\n  cpu: "1.5"\n  memory: [1.2\n' },
+      review: `${examples}/review-allowed.yaml`,
+      config: 'config.yaml',
+      error: /config\.yaml: line 4, column 1: not valid YAML: /,
+    },
+    {
+      name: 'a config file with an unknown key is refused, as serve refuses it',
+      files: { 'config.yaml': 'overcomit:\n  cpu: "2"\n' },
+      review: `${examples}/review-allowed.yaml`,
+      config: 'config.yaml',
+      error: /invalid configuration: \(top level\) \(from .*config\.yaml\): Unrecognized key: "overcomit"/,
+    },
+    {
       name: 'a missing file',
       files: {},
       review: 'nope.yaml',
       error: /nope\.yaml: cannot read: ENOENT/,
     },
-  ])('$name', async ({ files, review, error }) => {
-    const paths = await Promise.all(Object.entries(files as Record<string, string>).map(([name, text]) => file(name, text)));
+  ])('$name', async ({ files, review, error, config }) => {
+    const paths = await Promise.all(Object.entries(files).map(([name, text]) => file(name, text)));
     const options: CheckOptions = {
       ...base,
-      files: paths.filter((path) => !path.endsWith(review)),
+      files: paths.filter((path) => !path.endsWith(review) && !(config && path.endsWith(config))),
       review: review.startsWith(examples) ? review : join(dir, review),
+      config: config && join(dir, config),
     };
     await expect(runCheck(options)).rejects.toThrow(error);
   });
@@ -156,6 +183,16 @@ describe('bin/placement-quota', () => {
     const result = await cli('check', '--reveiw', 'x');
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/Unknown option '--reveiw'/);
+  }, SPAWN_TIMEOUT_MS);
+
+  it('exits 2 naming the file and line of a config file that is not YAML', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'check-config-'));
+    const config = join(dir, 'config.yaml');
+    await writeFile(config, 'overcommit: {cpu: 1.5\n');
+    const result = await cli('check', '-f', `${examples}/state`, '--review', `${examples}/review-allowed.yaml`, '--now', NOW, '--config', config);
+    await rm(dir, { recursive: true });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(new RegExp(`^error: config file ${config}: line 2, column 1: not valid YAML: [^\n]+\n$`));
   }, SPAWN_TIMEOUT_MS);
 
   it('exits 2 naming the key of an invalid configuration', async () => {
