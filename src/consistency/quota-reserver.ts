@@ -1,3 +1,4 @@
+import { describeApiError } from '../api/errors.js';
 import type { QuotaReservation, WorkspaceQuota } from '../api/resources.js';
 import { admitInOrder, agreedUsage, liveReservations, toWireReservation } from '../core/quota-agreement.js';
 import { describeViolation } from '../core/messages.js';
@@ -100,7 +101,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
       for (const pending of quota ? accepted : holds) decideOnce(pending, { ok: true });
     } catch (error) {
       log.warn({ quota: key, err: error }, 'quota reservation write failed');
-      for (const pending of holds) decideOnce(pending, { ok: false, message: `could not reserve on quota ${key}: ${(error as Error).message}` });
+      for (const pending of holds) decideOnce(pending, { ok: false, message: `could not reserve on quota ${key}: ${describeApiError(error)}; try again` });
     }
   };
 

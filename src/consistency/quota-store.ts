@@ -83,7 +83,10 @@ export class QuotaStore {
     for (let attempt = 1; quota; attempt += 1) {
       const status = change(quota);
       if (!status) return quota;
-      const { namespace = 'default', name, resourceVersion = '' } = quota.metadata;
+      const { namespace = 'default', name, resourceVersion } = quota.metadata;
+      // Without a resourceVersion the patch would carry no precondition and overwrite whatever is
+      // stored: fail closed instead (the caller denies, or retries on the next touch).
+      if (!resourceVersion) throw new Error(`quota ${key} has no resourceVersion to compare-and-swap on; not writing`);
       try {
         return this.remember(key, await this.options.api.patchStatus(namespace, name, resourceVersion, status));
       } catch (error) {

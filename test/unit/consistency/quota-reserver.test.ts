@@ -3,6 +3,7 @@
  * resourceVersion preconditions: replicas are separate reservers and stores sharing one object.
  */
 import { describe, expect, it } from '@jest/globals';
+import { ApiException } from '@kubernetes/client-node';
 import { createQuotaReserver, type Hold, type QuotaReserver } from '../../../src/consistency/quota-reserver.js';
 import { QuotaStore } from '../../../src/consistency/quota-store.js';
 import { mustParse, type ResourceList } from '../../../src/quantity/index.js';
@@ -131,6 +132,30 @@ describe('createQuotaReserver', () => {
       throw new Error('connection refused');
     };
     const { reserver } = replica(api);
-    expect(await reserver.reserve(hold('a'))).toEqual({ ok: false, message: 'could not reserve on quota team-a/compute: connection refused' });
+    expect(await reserver.reserve(hold('a'))).toEqual({ ok: false, message: 'could not reserve on quota team-a/compute: connection refused; try again' });
+  });
+
+  it('names the HTTP status and the API server\'s own message, not the client\'s multi-line error text', async () => {
+    const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' } }));
+    const status = { kind: 'Status', code: 500, message: 'etcdserver: request timed out' };
+    api.beforeWrite = () => {
+      throw new ApiException(500, 'Internal Server Error', JSON.stringify(status), { 'audit-id': 'x' });
+    };
+    const { reserver } = replica(api);
+    expect(await reserver.reserve(hold('a'))).toEqual({
+      ok: false,
+      message: 'could not reserve on quota team-a/compute: the API server answered 500: etcdserver: request timed out; try again',
+    });
+  });
+});
+
+describe('QuotaStore', () => {
+  it('fails closed on a copy without a resourceVersion: no write without a precondition', async () => {
+    const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' } }));
+    const unversioned = structuredClone(api.object);
+    delete unversioned.metadata.resourceVersion;
+    const store = new QuotaStore({ api, tracked: () => quota(unversioned) });
+    await expect(store.update(KEY, () => ({ used: { cpu: '1' } }))).rejects.toThrow('quota team-a/compute has no resourceVersion to compare-and-swap on; not writing');
+    expect(api.patches).toBe(0);
   });
 });
