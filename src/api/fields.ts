@@ -19,7 +19,8 @@ export const quantityField = z.union([z.string(), z.number()]).transform((input,
     ctx.addIssue({ code: 'custom', message: parsed.reason });
     return z.NEVER;
   }
-  if (isNegative(parsed.quantity)) {
+  // The CRDs' pattern refuses any sign but `+`, so `-0` is refused as a negative is.
+  if (isNegative(parsed.quantity) || (typeof input === 'string' && input.startsWith('-'))) {
     ctx.addIssue({ code: 'custom', message: `invalid quantity ${JSON.stringify(input)}: must not be negative` });
     return z.NEVER;
   }
@@ -85,8 +86,35 @@ export const durationField = z
 
 export type Duration = z.output<typeof durationField>;
 
-/** RFC 3339 timestamp as Kubernetes writes it. */
-export const timestampField = z.iso.datetime({ offset: true });
+// `format: date-time` as the API server checks it (measured against kube-apiserver 1.33, see
+// docs/decisions.md): RFC 3339 with `t`/`z` in either case, a fraction of any length after `.` or
+// `,`, an offset up to ±24:00, and a real calendar date and time of day.
+// Bounds of month, day, hour, minute, second, offset hours, offset minutes.
+const DATE_TIME_MIN = [1, 1, 0, 0, 0, 0, 0];
+const DATE_TIME_MAX = [12, 31, 23, 59, 59, 24, 59];
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * Epoch milliseconds of a timestamp the API server accepts (see {@link timestampField}), NaN for
+ * anything else. `Date.parse` is not enough: it refuses a `,` fraction and accepts `24:00:00`.
+ */
+export function timestampMs(text: string): number {
+  const match = DATE_TIME.exec(text);
+  if (!match) return NaN;
+  const [, year, month, day, hour, minute, second, fraction = '', sign, offsetHours = '0', offsetMinutes = '0'] = match.map((part) => part ?? '');
+  const numbers = [month, day, hour, minute, second, offsetHours, offsetMinutes].map(Number);
+  if (numbers.some((value, i) => value < (DATE_TIME_MIN[i] ?? 0) || value > (DATE_TIME_MAX[i] ?? 0))) return NaN;
+  // setUTCFullYear, not Date.UTC: the latter reads years 0-99 as 1900-1999.
+  const date = new Date(0);
+  date.setUTCFullYear(Number(year), Number(month) - 1, Number(day));
+  if (date.getUTCDate() !== Number(day)) return NaN; // 30 February rolled over into March
+  date.setUTCHours(Number(hour), Number(minute), Number(second), Number(fraction.padEnd(3, '0').slice(0, 3)));
+  const offsetMs = (sign === '-' ? -1 : 1) * (Number(offsetHours || 0) * 60 + Number(offsetMinutes || 0)) * 60_000;
+  return date.getTime() - offsetMs;
+}
+
+/** RFC 3339 timestamp as the API server accepts it (kept as written; read it with {@link timestampMs}). */
+export const timestampField = z.string().refine((text) => !Number.isNaN(timestampMs(text)), { message: 'Invalid RFC 3339 date-time' });
 
 const stringMap = z.record(z.string(), z.string());
 

@@ -79,7 +79,7 @@ export const syncTargetSchema = z.object({
       capacity: resourceListField.default({}),
       allocatable: resourceListField.optional(),
       used: resourceListField.optional(),
-      nodeSummary: z.object({ total: z.number().int().min(0), ready: z.number().int().min(0) }).optional(),
+      nodeSummary: z.object({ total: z.number().int().min(0).optional(), ready: z.number().int().min(0).optional() }).optional(),
       lastHeartbeatTime: timestampField.optional(),
       conditions: conditionsField,
     })

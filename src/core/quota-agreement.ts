@@ -1,3 +1,4 @@
+import { timestampMs } from '../api/fields.js';
 import type { QuotaReservation, WorkspaceQuota } from '../api/resources.js';
 import { addLists, formatList, type ResourceList } from '../quantity/index.js';
 import { quotaViolation, type Violation } from './fit.js';
@@ -26,7 +27,7 @@ export interface PlacementVersion {
   readonly generation: number;
 }
 
-const expiresAtMs = (reservation: QuotaReservation): number => Date.parse(reservation.expires);
+const expiresAtMs = (reservation: QuotaReservation): number => timestampMs(reservation.expires);
 
 /** Reservations that still count at `nowMs` (an expired one held a create that never happened). */
 export function liveReservations(quota: WorkspaceQuota, nowMs: number): QuotaReservation[] {

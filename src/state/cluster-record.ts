@@ -1,3 +1,4 @@
+import { timestampMs } from '../api/fields.js';
 import type { SyncTarget } from '../api/resources.js';
 import { conditionProblem, freshForMs } from '../core/cluster-health.js';
 import type { ClusterView } from '../core/view.js';
@@ -23,7 +24,7 @@ export class ClusterRecord implements ClusterView {
     this.name = target.metadata.name;
     this.unschedulable = target.spec.unschedulable;
     this.conditionProblem = conditionProblem(target);
-    this.heartbeatMs = lastHeartbeatTime ? Date.parse(lastHeartbeatTime) : NaN;
+    this.heartbeatMs = lastHeartbeatTime ? timestampMs(lastHeartbeatTime) : NaN;
     this.freshForMs = freshForMs(target);
     this.allocatable = target.status.allocatable;
     this.scaled = this.allocatable;

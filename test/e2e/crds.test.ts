@@ -159,8 +159,18 @@ describe('invalid objects are refused, naming the field', () => {
 
 describe('defaults are applied by the API server', () => {
   it.each<[string, CrdKind, Manifest | undefined, Manifest]>([
-    ['placement without spec', 'WorkloadPlacement', undefined, { priority: 0, conflictStrategy: 'UseNewest' }],
-    ['placement with a partial spec', 'WorkloadPlacement', { priority: -3 }, { priority: -3, conflictStrategy: 'UseNewest' }],
+    [
+      'placement without spec',
+      'WorkloadPlacement',
+      undefined,
+      { priority: 0, conflictStrategy: 'UseNewest', resourceRequirements: { cpu: '100m', memory: '128Mi', storage: '0' } },
+    ],
+    [
+      'placement with a partial spec',
+      'WorkloadPlacement',
+      { priority: -3 },
+      { priority: -3, conflictStrategy: 'UseNewest', resourceRequirements: { cpu: '100m', memory: '128Mi', storage: '0' } },
+    ],
     ['sync target without spec', 'SyncTarget', undefined, { unschedulable: false, heartbeatInterval: '20s' }],
     [
       'sync target with a partial spec',
@@ -253,6 +263,14 @@ describe('kubectl get shows the printer columns', () => {
     expectSuccess(await patch('SyncTarget', 'crd-columns-us-east-1', { status: syncTargetStatus }, 'status'));
     expectSuccess(await apply('WorkspaceQuota', quota));
     expectSuccess(await patch('WorkspaceQuota', 'wq-columns', { status: quotaStatus }, 'status'));
+  });
+
+  it('kubectl get wp: a new placement reads Pending, with its defaulted requirements', async () => {
+    const fresh = { apiVersion: 'tmc.kcp.io/v1alpha1', kind: 'WorkloadPlacement', metadata: { name: 'wp-columns-fresh' }, spec: { targetClusters: [{ name: 'us-east-1' }] } };
+    expectSuccess(await apply('WorkloadPlacement', fresh));
+    const res = await kubectl(['get', 'wp', 'wp-columns-fresh', '-n', ns]);
+    expectSuccess(res);
+    expect(table(res.stdout)[1]?.slice(0, 4)).toEqual(['wp-columns-fresh', 'Pending', '100m', '128Mi']);
   });
 
   it('kubectl get wp: PHASE, CPU, MEMORY, CLUSTERS (every target), AGE', async () => {

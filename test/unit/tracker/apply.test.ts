@@ -50,9 +50,15 @@ describe('parseObject and keyOf', () => {
       { ok: false, key: 'team-a/api', issues: 'spec.resourceRequirements.cpu: ' },
     ],
     [
-      'a lowercase RFC 3339 timestamp (the API server accepts it) is refused by the schema',
+      'a lowercase RFC 3339 timestamp is accepted, as the API server accepts it',
       'SyncTarget',
       { ...aSyncTarget('odd'), status: { capacity: { cpu: '1' }, lastHeartbeatTime: '2026-11-23t12:00:00z' } },
+      { ok: true, key: 'odd' },
+    ],
+    [
+      'a timestamp the API server refuses (hour 24) is refused',
+      'SyncTarget',
+      { ...aSyncTarget('odd'), status: { capacity: { cpu: '1' }, lastHeartbeatTime: '2026-11-23T24:00:00Z' } },
       { ok: false, key: 'odd', issues: 'status.lastHeartbeatTime: ' },
     ],
     ['an object without a name has no key', 'SyncTarget', { apiVersion: 'tmc.kcp.io/v1alpha1', kind: 'SyncTarget', metadata: {} }, { ok: false, key: undefined }],
