@@ -136,6 +136,10 @@ export const quotaReservationField = z.object({
 
 export type QuotaReservation = z.output<typeof quotaReservationField>;
 
+/** SPEC §6: Hard evicts what is over its limits, Soft only marks it. */
+export const enforcementModes = ['Soft', 'Hard'] as const;
+export type EnforcementMode = (typeof enforcementModes)[number];
+
 export const workspaceQuotaSchema = z.object({
   ...kindOf('WorkspaceQuota'),
   metadata: objectMetaField,
@@ -144,6 +148,8 @@ export const workspaceQuotaSchema = z.object({
       hard: resourceListField.default({}),
       soft: resourceListField.default({}),
       scopeSelector: labelSelectorField.optional(),
+      /** SPEC §6. No default here: absent means the service's `enforcement.defaultMode`, which config owns. */
+      enforcementMode: z.enum(enforcementModes).optional(),
     })
     .prefault({}),
   status: z
