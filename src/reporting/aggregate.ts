@@ -1,0 +1,297 @@
+/**
+ * Aggregation (SPEC §7): one snapshot of the tracked state in, every figure of a report out. Pure:
+ * the caller fills the snapshot (from the tracker, or from files for the offline `report` command),
+ * this module only adds, subtracts and divides. Quantities stay exact; rates are numbers.
+ */
+import { exceeded, mask, scaleByRatios, subLists, type ResourceList } from '../quantity/index.js';
+import { accumulate, frozenList, newSums, ratesOf, spreadOf, type Rates, type Spread, type Sums } from './figures.js';
+import { failoverHeadroom, oversubscription, type FailoverFigures, type OversubscriptionFigures } from './findings.js';
+
+/** Why a cluster admits nothing: its Ready condition says so, or its heartbeat is too old. */
+export type Readiness = 'Ready' | 'NotReady' | 'StaleHeartbeat';
+
+/** Node counts as the cluster's syncer reports them. */
+export interface NodeCounts {
+  readonly total: number;
+  readonly ready: number;
+}
+
+/** One SyncTarget as the snapshot holds it; `allocated` and `placementCount` as admission counts them. */
+export interface ClusterInput {
+  readonly name: string;
+  readonly location: string;
+  readonly capacity: ResourceList;
+  /** `status.allocatable`, or capacity when the cluster reports none (SPEC §2). */
+  readonly allocatable: ResourceList;
+  /** `status.used`, reported by monitoring; undefined when the cluster reports none. */
+  readonly used?: ResourceList | undefined;
+  /** Σ of what the non-evicted placements on this cluster consume (SPEC §3). */
+  readonly allocated: ResourceList;
+  readonly readiness: Readiness;
+  /** Why it is not Ready, in the words of admission's denial; empty when Ready. */
+  readonly reason?: string | undefined;
+  readonly unschedulable: boolean;
+  readonly nodes?: NodeCounts | undefined;
+  /** Non-evicted placements that land on this cluster. */
+  readonly placementCount: number;
+}
+
+/** One quota (a WorkspaceQuota, or a workspace's default quota) with the usage admission charges it. */
+export interface QuotaInput {
+  /** `<workspace>/<name>`; `<workspace>/` for a default quota. */
+  readonly key: string;
+  readonly workspace: string;
+  /** Empty for a default quota. */
+  readonly name: string;
+  readonly hard: ResourceList;
+  readonly soft: ResourceList;
+  /** Charged usage (SPEC §3): requirements × max(|C|, 1) plus `placements: 1` per counted placement. */
+  readonly used: ResourceList;
+  /** True when a scopeSelector limits which placements count (the quota bounds only part of the workspace). */
+  readonly scoped: boolean;
+  /** Non-evicted placements it counts. */
+  readonly placementCount: number;
+  /** The clusters those placements land on. */
+  readonly clusters: readonly string[];
+}
+
+/** Everything one aggregation reads. Cluster names and quota keys are unique. */
+export interface ReportSnapshot {
+  /** The time the snapshot describes (epoch ms): readiness was judged at it, history files it under it. */
+  readonly nowMs: number;
+  /** Overcommit ratio per resource; a resource without one has ratio 1. */
+  readonly overcommit: ResourceList;
+  readonly clusters: readonly ClusterInput[];
+  readonly quotas: readonly QuotaInput[];
+}
+
+/** Health as a report shows it: the worst of readiness and schedulability, with the reason. */
+export interface ClusterHealth {
+  readonly status: Readiness | 'Unschedulable';
+  readonly ready: boolean;
+  readonly schedulable: boolean;
+  readonly reason: string;
+}
+
+/** Every figure of one cluster. */
+export interface ClusterFigures {
+  readonly name: string;
+  readonly location: string;
+  readonly health: ClusterHealth;
+  readonly nodes: NodeCounts | undefined;
+  readonly placementCount: number;
+  readonly capacity: ResourceList;
+  readonly allocatable: ResourceList;
+  /** allocatable × overcommit: what admission lets placements allocate. */
+  readonly limit: ResourceList;
+  readonly allocated: ResourceList;
+  readonly used: ResourceList | undefined;
+  /** limit − allocated; negative when the cluster holds more than its limit (it shrank, or the ratio was lowered). */
+  readonly available: ResourceList;
+  /** allocated / limit. */
+  readonly allocation: Rates;
+  /** used / allocatable; empty when the cluster reports no usage. */
+  readonly utilization: Rates;
+}
+
+/** Sums over the Ready clusters of a group (all clusters, or one location), and its counts. */
+export interface GroupFigures {
+  readonly clusters: number;
+  readonly readyClusters: number;
+  /** Ready and schedulable: where new placements can go. */
+  readonly schedulableClusters: number;
+  readonly nodes: NodeCounts;
+  /** Placement copies: a placement on two Ready clusters counts on both. */
+  readonly placementCount: number;
+  readonly capacity: ResourceList;
+  readonly allocatable: ResourceList;
+  readonly limit: ResourceList;
+  readonly allocated: ResourceList;
+  /** Σ of reported usage, over the Ready clusters that report it. */
+  readonly used: ResourceList;
+  readonly available: ResourceList;
+  readonly allocation: Rates;
+  /** Σ used / Σ allocatable, both over the Ready clusters that report usage. */
+  readonly utilization: Rates;
+}
+
+/** A group of one location. */
+export interface LocationFigures extends GroupFigures {
+  readonly location: string;
+}
+
+/** Every figure of one quota: its input, and what follows from it. */
+export interface QuotaFigures extends QuotaInput {
+  /** hard − used per resource of hard; negative when over. */
+  readonly remaining: ResourceList;
+  /** 100 × used / hard per resource of hard (absent where hard is zero). */
+  readonly percent: Rates;
+  /** As the service writes `status.phase`: Exceeded when used is over hard for some resource. */
+  readonly phase: 'Active' | 'Exceeded';
+  readonly exceeded: readonly string[];
+  readonly overSoft: readonly string[];
+}
+
+/** The report of one snapshot. Clusters by name, locations by name, quotas by key. */
+export interface Report {
+  readonly atMs: number;
+  readonly overcommit: ResourceList;
+  readonly clusters: readonly ClusterFigures[];
+  readonly totals: GroupFigures;
+  readonly locations: readonly LocationFigures[];
+  /** p50 / p95 / max of each cluster's rates, over every cluster that has the rate, Ready or not. */
+  readonly spread: { readonly allocation: Readonly<Record<string, Spread>>; readonly utilization: Readonly<Record<string, Spread>> };
+  readonly quotas: readonly QuotaFigures[];
+  readonly findings: { readonly oversubscription: readonly OversubscriptionFigures[]; readonly failover: readonly FailoverFigures[] };
+}
+
+function healthOf(cluster: ClusterInput): ClusterHealth {
+  const ready = cluster.readiness === 'Ready';
+  const schedulable = !cluster.unschedulable;
+  if (!ready) return { status: cluster.readiness, ready, schedulable, reason: cluster.reason ?? '' };
+  if (!schedulable) return { status: 'Unschedulable', ready, schedulable, reason: 'spec.unschedulable is true' };
+  return { status: 'Ready', ready, schedulable, reason: '' };
+}
+
+function clusterFigures(cluster: ClusterInput, overcommit: ResourceList): ClusterFigures {
+  const limit = scaleByRatios(cluster.allocatable, overcommit);
+  return {
+    name: cluster.name,
+    location: cluster.location,
+    health: healthOf(cluster),
+    nodes: cluster.nodes,
+    placementCount: cluster.placementCount,
+    capacity: cluster.capacity,
+    allocatable: cluster.allocatable,
+    limit,
+    allocated: cluster.allocated,
+    used: cluster.used,
+    available: subLists(limit, cluster.allocated),
+    allocation: ratesOf(cluster.allocated, limit),
+    utilization: cluster.used ? ratesOf(cluster.used, cluster.allocatable) : {},
+  };
+}
+
+/** A group's running sums; frozen into {@link GroupFigures} once every cluster is in. */
+interface GroupSums {
+  clusters: number;
+  readyClusters: number;
+  schedulableClusters: number;
+  nodesTotal: number;
+  nodesReady: number;
+  placementCount: number;
+  readonly capacity: Sums;
+  readonly allocatable: Sums;
+  readonly limit: Sums;
+  readonly allocated: Sums;
+  readonly used: Sums;
+  /** Allocatable of the clusters that report usage: the denominator of the group's utilization. */
+  readonly usedBase: Sums;
+}
+
+const newGroup = (): GroupSums => ({
+  clusters: 0,
+  readyClusters: 0,
+  schedulableClusters: 0,
+  nodesTotal: 0,
+  nodesReady: 0,
+  placementCount: 0,
+  capacity: newSums(),
+  allocatable: newSums(),
+  limit: newSums(),
+  allocated: newSums(),
+  used: newSums(),
+  usedBase: newSums(),
+});
+
+function addToGroup(group: GroupSums, cluster: ClusterFigures): void {
+  group.clusters += 1;
+  if (!cluster.health.ready) return;
+  group.readyClusters += 1;
+  if (cluster.health.schedulable) group.schedulableClusters += 1;
+  group.nodesTotal += cluster.nodes?.total ?? 0;
+  group.nodesReady += cluster.nodes?.ready ?? 0;
+  group.placementCount += cluster.placementCount;
+  accumulate(group.capacity, cluster.capacity);
+  accumulate(group.allocatable, cluster.allocatable);
+  accumulate(group.limit, cluster.limit);
+  accumulate(group.allocated, cluster.allocated);
+  if (cluster.used) {
+    accumulate(group.used, cluster.used);
+    accumulate(group.usedBase, cluster.allocatable);
+  }
+}
+
+function groupFigures(group: GroupSums): GroupFigures {
+  const limit = frozenList(group.limit);
+  const allocated = frozenList(group.allocated);
+  const used = frozenList(group.used);
+  return {
+    clusters: group.clusters,
+    readyClusters: group.readyClusters,
+    schedulableClusters: group.schedulableClusters,
+    nodes: { total: group.nodesTotal, ready: group.nodesReady },
+    placementCount: group.placementCount,
+    capacity: frozenList(group.capacity),
+    allocatable: frozenList(group.allocatable),
+    limit,
+    allocated,
+    used,
+    available: subLists(limit, allocated),
+    allocation: ratesOf(allocated, limit),
+    utilization: ratesOf(used, frozenList(group.usedBase)),
+  };
+}
+
+function groups(clusters: readonly ClusterFigures[]): { totals: GroupFigures; locations: LocationFigures[] } {
+  const all = newGroup();
+  const byLocation = new Map<string, GroupSums>();
+  for (const cluster of clusters) {
+    addToGroup(all, cluster);
+    let group = byLocation.get(cluster.location);
+    if (!group) byLocation.set(cluster.location, (group = newGroup()));
+    addToGroup(group, cluster);
+  }
+  const locations = [...byLocation.keys()].sort().map((location) => ({ location, ...groupFigures(byLocation.get(location) ?? newGroup()) }));
+  return { totals: groupFigures(all), locations };
+}
+
+function quotaFigures(quota: QuotaInput): QuotaFigures {
+  const percent = ratesOf(quota.used, quota.hard);
+  const over = exceeded(quota.used, quota.hard);
+  return {
+    ...quota,
+    clusters: [...quota.clusters].sort(),
+    // Only what the quota limits: a charge it has no limit for is shown in `used`, not as a negative remainder.
+    remaining: mask(subLists(quota.hard, quota.used), Object.keys(quota.hard)),
+    percent: Object.fromEntries(Object.keys(percent).map((name) => [name, 100 * (percent[name] as number)])),
+    phase: over.length > 0 ? 'Exceeded' : 'Active',
+    exceeded: over,
+    overSoft: exceeded(quota.used, quota.soft),
+  };
+}
+
+const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+const byKey = (a: { key: string }, b: { key: string }): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/**
+ * The report of one snapshot. Inputs are read in name order whatever order they come in, so the same
+ * state always gives the same report, down to the format of every sum (`add` keeps the first non-zero
+ * operand's format).
+ */
+export function aggregate(snapshot: ReportSnapshot): Report {
+  const clusters = [...snapshot.clusters].sort(byName).map((cluster) => clusterFigures(cluster, snapshot.overcommit));
+  const { totals, locations } = groups(clusters);
+  const quotaInputs = [...snapshot.quotas].sort(byKey);
+  const quotas = quotaInputs.map(quotaFigures);
+  return {
+    atMs: snapshot.nowMs,
+    overcommit: snapshot.overcommit,
+    clusters,
+    totals,
+    locations,
+    spread: { allocation: spreadOf(clusters.map((c) => c.allocation)), utilization: spreadOf(clusters.map((c) => c.utilization)) },
+    quotas,
+    findings: { oversubscription: oversubscription(quotaInputs, totals.limit), failover: failoverHeadroom(clusters) },
+  };
+}
