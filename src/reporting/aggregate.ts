@@ -90,7 +90,7 @@ export interface ClusterFigures {
   readonly available: ResourceList;
   /** allocated / limit. */
   readonly allocation: Rates;
-  /** used / allocatable; empty when the cluster reports no usage. */
+  /** used / allocatable, for the resources the cluster reports usage of. */
   readonly utilization: Rates;
 }
 
@@ -111,7 +111,7 @@ export interface GroupFigures {
   readonly used: ResourceList;
   readonly available: ResourceList;
   readonly allocation: Rates;
-  /** Σ used / Σ allocatable, both over the Ready clusters that report usage. */
+  /** Σ used / Σ allocatable, both over the Ready clusters that report usage of the resource. */
   readonly utilization: Rates;
 }
 
@@ -153,6 +153,9 @@ function healthOf(cluster: ClusterInput): ClusterHealth {
   return { status: 'Ready', ready, schedulable, reason: '' };
 }
 
+/** Allocatable of the resources a cluster reports usage for: a resource it does not report is unknown, not idle. */
+const reportedPart = (allocatable: ResourceList, used: ResourceList): ResourceList => mask(allocatable, Object.keys(used));
+
 function clusterFigures(cluster: ClusterInput, overcommit: ResourceList): ClusterFigures {
   const limit = scaleByRatios(cluster.allocatable, overcommit);
   return {
@@ -168,7 +171,7 @@ function clusterFigures(cluster: ClusterInput, overcommit: ResourceList): Cluste
     used: cluster.used,
     available: subLists(limit, cluster.allocated),
     allocation: ratesOf(cluster.allocated, limit),
-    utilization: cluster.used ? ratesOf(cluster.used, cluster.allocatable) : {},
+    utilization: cluster.used ? ratesOf(cluster.used, reportedPart(cluster.allocatable, cluster.used)) : {},
   };
 }
 
@@ -218,7 +221,7 @@ function addToGroup(group: GroupSums, cluster: ClusterFigures): void {
   accumulate(group.allocated, cluster.allocated);
   if (cluster.used) {
     accumulate(group.used, cluster.used);
-    accumulate(group.usedBase, cluster.allocatable);
+    accumulate(group.usedBase, reportedPart(cluster.allocatable, cluster.used));
   }
 }
 
