@@ -3,8 +3,8 @@
  * the caller fills the snapshot (from the tracker, or from files for the offline `report` command),
  * this module only adds, subtracts and divides. Quantities stay exact; rates are numbers.
  */
-import { exceeded, mask, scaleByRatios, subLists, type ResourceList } from '../quantity/index.js';
-import { accumulate, frozenList, newSums, ratesOf, spreadOf, type Rates, type Spread, type Sums } from './figures.js';
+import { amountOf, mask, scaleByRatios, subLists, type Quantity, type ResourceList } from '../quantity/index.js';
+import { listOf, quantityOf, ratesOf, spreadOf, Sums, type Rates, type Spread } from './figures.js';
 import { failoverHeadroom, oversubscription, type FailoverFigures, type OversubscriptionFigures } from './findings.js';
 
 /** Why a cluster admits nothing: its Ready condition says so, or its heartbeat is too old. */
@@ -51,7 +51,7 @@ export interface QuotaInput {
   readonly scoped: boolean;
   /** Non-evicted placements it counts. */
   readonly placementCount: number;
-  /** The clusters those placements land on. */
+  /** The clusters those placements land on, in name order (they can run to hundreds; the report does not sort them again). */
   readonly clusters: readonly string[];
 }
 
@@ -199,12 +199,12 @@ const newGroup = (): GroupSums => ({
   nodesTotal: 0,
   nodesReady: 0,
   placementCount: 0,
-  capacity: newSums(),
-  allocatable: newSums(),
-  limit: newSums(),
-  allocated: newSums(),
-  used: newSums(),
-  usedBase: newSums(),
+  capacity: new Sums(),
+  allocatable: new Sums(),
+  limit: new Sums(),
+  allocated: new Sums(),
+  used: new Sums(),
+  usedBase: new Sums(),
 });
 
 function addToGroup(group: GroupSums, cluster: ClusterFigures): void {
@@ -215,62 +215,88 @@ function addToGroup(group: GroupSums, cluster: ClusterFigures): void {
   group.nodesTotal += cluster.nodes?.total ?? 0;
   group.nodesReady += cluster.nodes?.ready ?? 0;
   group.placementCount += cluster.placementCount;
-  accumulate(group.capacity, cluster.capacity);
-  accumulate(group.allocatable, cluster.allocatable);
-  accumulate(group.limit, cluster.limit);
-  accumulate(group.allocated, cluster.allocated);
+  group.capacity.add(cluster.capacity);
+  group.allocatable.add(cluster.allocatable);
+  group.limit.add(cluster.limit);
+  group.allocated.add(cluster.allocated);
   if (cluster.used) {
-    accumulate(group.used, cluster.used);
-    accumulate(group.usedBase, reportedPart(cluster.allocatable, cluster.used));
+    group.used.add(cluster.used);
+    group.usedBase.add(reportedPart(cluster.allocatable, cluster.used));
   }
 }
 
 function groupFigures(group: GroupSums): GroupFigures {
-  const limit = frozenList(group.limit);
-  const allocated = frozenList(group.allocated);
-  const used = frozenList(group.used);
+  const limit = group.limit.list();
+  const allocated = group.allocated.list();
+  const used = group.used.list();
   return {
     clusters: group.clusters,
     readyClusters: group.readyClusters,
     schedulableClusters: group.schedulableClusters,
     nodes: { total: group.nodesTotal, ready: group.nodesReady },
     placementCount: group.placementCount,
-    capacity: frozenList(group.capacity),
-    allocatable: frozenList(group.allocatable),
+    capacity: group.capacity.list(),
+    allocatable: group.allocatable.list(),
     limit,
     allocated,
     used,
     available: subLists(limit, allocated),
     allocation: ratesOf(allocated, limit),
-    utilization: ratesOf(used, frozenList(group.usedBase)),
+    utilization: ratesOf(used, group.usedBase.list()),
   };
 }
 
+const SUMMED = ['capacity', 'allocatable', 'limit', 'allocated', 'used', 'usedBase'] as const;
+const COUNTED = ['clusters', 'readyClusters', 'schedulableClusters', 'nodesTotal', 'nodesReady', 'placementCount'] as const;
+
+function addGroup(into: GroupSums, group: GroupSums): void {
+  for (const field of COUNTED) into[field] += group[field];
+  for (const field of SUMMED) into[field].addSums(group[field]);
+}
+
+/** Clusters are summed once, into their location; the totals are the sum of the locations. */
 function groups(clusters: readonly ClusterFigures[]): { totals: GroupFigures; locations: LocationFigures[] } {
-  const all = newGroup();
   const byLocation = new Map<string, GroupSums>();
   for (const cluster of clusters) {
-    addToGroup(all, cluster);
     let group = byLocation.get(cluster.location);
     if (!group) byLocation.set(cluster.location, (group = newGroup()));
     addToGroup(group, cluster);
   }
-  const locations = [...byLocation.keys()].sort().map((location) => ({ location, ...groupFigures(byLocation.get(location) ?? newGroup()) }));
+  const all = newGroup();
+  const locations = [...byLocation.keys()].sort().map((location) => {
+    const group = byLocation.get(location) ?? newGroup();
+    addGroup(all, group);
+    return { location, ...groupFigures(group) };
+  });
   return { totals: groupFigures(all), locations };
 }
 
+/** Names of `limit` that `used` is above, in order. */
+function over(used: ResourceList, limit: ResourceList): string[] {
+  return Object.keys(limit)
+    .filter((name) => amountOf(used, name).nanos > amountOf(limit, name).nanos)
+    .sort();
+}
+
+/** One pass over hard: a quota's figures are read 10,000 times per aggregation at scale. */
 function quotaFigures(quota: QuotaInput): QuotaFigures {
-  const percent = ratesOf(quota.used, quota.hard);
-  const over = exceeded(quota.used, quota.hard);
+  const remaining: [string, Quantity][] = [];
+  const percent: [string, number][] = [];
+  for (const name of Object.keys(quota.hard)) {
+    const hard = amountOf(quota.hard, name);
+    const used = amountOf(quota.used, name);
+    // Only what the quota limits: a charge it has no limit for is shown in `used`, not as a negative remainder.
+    remaining.push([name, quantityOf(hard.nanos - used.nanos, hard.nanos === 0n ? used.format : hard.format)]);
+    if (hard.nanos > 0n) percent.push([name, (100 * Number(used.nanos)) / Number(hard.nanos)]);
+  }
+  const exceeded = over(quota.used, quota.hard);
   return {
     ...quota,
-    clusters: [...quota.clusters].sort(),
-    // Only what the quota limits: a charge it has no limit for is shown in `used`, not as a negative remainder.
-    remaining: mask(subLists(quota.hard, quota.used), Object.keys(quota.hard)),
-    percent: Object.fromEntries(Object.keys(percent).map((name) => [name, 100 * (percent[name] as number)])),
-    phase: over.length > 0 ? 'Exceeded' : 'Active',
-    exceeded: over,
-    overSoft: exceeded(quota.used, quota.soft),
+    remaining: listOf(remaining),
+    percent: Object.fromEntries(percent),
+    phase: exceeded.length > 0 ? 'Exceeded' : 'Active',
+    exceeded,
+    overSoft: over(quota.used, quota.soft),
   };
 }
 

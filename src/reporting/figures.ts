@@ -1,26 +1,54 @@
-import { add, addLists, amountOf, type Quantity, type ResourceList } from '../quantity/index.js';
+import { amountOf, type Quantity, type QuantityFormat, type ResourceList } from '../quantity/index.js';
 
 /** A rate or percentage per resource; a resource is absent where its denominator is zero. */
 export type Rates = Readonly<Record<string, number>>;
 
-const EMPTY: ResourceList = Object.freeze({});
+/**
+ * Quantities as a frozen list, in the order given. `Object.fromEntries` defines every name as an own
+ * property, so a resource called `__proto__` stays a resource; cheaper than the algebra's own
+ * builder for the tens of thousands of small lists a report holds.
+ */
+export const listOf = (entries: readonly (readonly [string, Quantity])[]): ResourceList => Object.freeze(Object.fromEntries(entries));
 
-/** A mutable sum per resource, built up cluster by cluster and frozen into a ResourceList once. */
-export type Sums = Record<string, Quantity>;
+/** A quantity of a computed amount, in the format of the quantities it came from. */
+export const quantityOf = (nanos: bigint, format: QuantityFormat): Quantity => Object.freeze({ nanos, format });
 
-/** An empty {@link Sums}: inherits nothing, so a resource called `constructor` is a plain key. */
-export const newSums = (): Sums => Object.create(null) as Sums;
+/**
+ * A running sum per resource, exact, frozen into a ResourceList once. It adds BigInts and makes one
+ * Quantity per resource at the end instead of one per addition: an aggregation adds some 500,000
+ * quantities, and making each sum an object made garbage collection most of its cost.
+ */
+export class Sums {
+  private readonly nanos = new Map<string, bigint>();
+  private readonly formats = new Map<string, QuantityFormat>();
 
-/** Adds every quantity of `list` into `into` (exact; format as the quantity algebra's `add`). */
-export function accumulate(into: Sums, list: ResourceList): void {
-  for (const name of Object.keys(list)) {
-    const sum = into[name];
-    into[name] = sum === undefined ? amountOf(list, name) : add(sum, amountOf(list, name));
+  /** Adds every quantity of `list`. */
+  add(list: ResourceList): void {
+    for (const name of Object.keys(list)) this.addQuantity(name, amountOf(list, name));
+  }
+
+  /** Adds every sum of `other`. */
+  addSums(other: Sums): void {
+    for (const [name, nanos] of other.nanos) this.addQuantity(name, { nanos, format: other.formats.get(name) ?? 'DecimalSI' });
+  }
+
+  /** Adds one quantity. The sum's format is its first non-zero addend's, as the algebra's `add` keeps it. */
+  addQuantity(name: string, q: Quantity): void {
+    const sum = this.nanos.get(name);
+    if (sum === undefined || (sum === 0n && q.nanos !== 0n)) this.formats.set(name, q.format);
+    this.nanos.set(name, (sum ?? 0n) + q.nanos);
+  }
+
+  /** Each sum as a quantity, in the order the names were first added. */
+  *entries(): Generator<[string, Quantity]> {
+    for (const [name, nanos] of this.nanos) yield [name, quantityOf(nanos, this.formats.get(name) ?? 'DecimalSI')];
+  }
+
+  /** The sums as a frozen list, names in order. */
+  list(): ResourceList {
+    return listOf([...this.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 }
-
-/** The sums as a frozen, sorted ResourceList (the algebra builds one when it adds a plain record to nothing). */
-export const frozenList = (sums: Sums): ResourceList => addLists(EMPTY, sums);
 
 /** A quantity as a float in base units (cores, bytes): for rates and trends, never for decisions. */
 export const unitsOf = (q: Quantity): number => Number(q.nanos) / 1e9;
@@ -31,12 +59,14 @@ export const unitsOf = (q: Quantity): number => Number(q.nanos) / 1e9;
  * infinite, which neither JSON nor a person can use; `available` going negative shows it instead).
  */
 export function ratesOf(numerator: ResourceList, denominator: ResourceList): Rates {
-  const rates: Record<string, number> = {};
-  for (const name of Object.keys(denominator).sort()) {
+  const rates: [string, number][] = [];
+  // Lists built by the quantity algebra have their names in order already; rates keep that order.
+  for (const name of Object.keys(denominator)) {
     const below = amountOf(denominator, name).nanos;
-    if (below > 0n) rates[name] = Number(amountOf(numerator, name).nanos) / Number(below);
+    if (below > 0n) rates.push([name, Number(amountOf(numerator, name).nanos) / Number(below)]);
   }
-  return rates;
+  // fromEntries defines own properties: a resource called `__proto__` stays a rate, not a prototype.
+  return Object.fromEntries(rates);
 }
 
 /** The p50, p95 and max of a set of rates, and how many clusters had one. */
@@ -62,10 +92,10 @@ export function spreadOf(perCluster: readonly Rates[]): Readonly<Record<string, 
       values.set(name, into);
     }
   }
-  const spread: Record<string, Spread> = {};
-  for (const name of [...values.keys()].sort()) {
-    const sorted = Float64Array.from(values.get(name) ?? []).sort();
-    spread[name] = { clusters: sorted.length, p50: rank(sorted, 0.5), p95: rank(sorted, 0.95), max: rank(sorted, 1) };
-  }
-  return spread;
+  return Object.fromEntries(
+    [...values.keys()].sort().map((name) => {
+      const sorted = Float64Array.from(values.get(name) ?? []).sort();
+      return [name, { clusters: sorted.length, p50: rank(sorted, 0.5), p95: rank(sorted, 0.95), max: rank(sorted, 1) }];
+    }),
+  );
 }

@@ -3,8 +3,8 @@
  * clusters hold, and which cluster's loss its location could not absorb. Pure, exact.
  */
 import { PLACEMENTS_RESOURCE } from '../core/charging.js';
-import { amountOf, cmp, mask, min, subLists, subNonNegative, ZERO, type Quantity, type ResourceList } from '../quantity/index.js';
-import { accumulate, frozenList, newSums, type Sums } from './figures.js';
+import { amountOf, cmp, min, type Quantity, type ResourceList } from '../quantity/index.js';
+import { listOf, quantityOf, Sums } from './figures.js';
 
 /** Σ of what the quotas promise for one resource, against what the Ready clusters can hold. */
 export interface OversubscriptionFigures {
@@ -32,20 +32,21 @@ export interface PromiseInput {
  * up (placements outside every scope are unbounded, and not counted). Summing every quota instead would
  * count a `batch` quota nested inside `compute` twice.
  */
-function workspacePromise(quotas: readonly PromiseInput[]): Sums {
-  const unscoped = newSums();
-  const scoped = newSums();
+function addWorkspacePromise(into: Sums, quotas: readonly PromiseInput[]): void {
+  const scoped = new Sums();
+  const unscoped = new Map<string, Quantity>();
   for (const quota of quotas) {
     if (quota.scoped) {
-      accumulate(scoped, quota.hard);
+      scoped.add(quota.hard);
       continue;
     }
     for (const name of Object.keys(quota.hard)) {
-      const known = unscoped[name];
-      unscoped[name] = known === undefined ? amountOf(quota.hard, name) : min(known, amountOf(quota.hard, name));
+      const known = unscoped.get(name);
+      unscoped.set(name, known === undefined ? amountOf(quota.hard, name) : min(known, amountOf(quota.hard, name)));
     }
   }
-  return Object.assign(scoped, unscoped);
+  for (const [name, sum] of scoped.entries()) if (!unscoped.has(name)) into.addQuantity(name, sum);
+  for (const [name, limit] of unscoped) into.addQuantity(name, limit);
 }
 
 /**
@@ -60,13 +61,13 @@ export function oversubscription(quotas: readonly PromiseInput[], readyLimit: Re
     if (same) same.push(quota);
     else byWorkspace.set(quota.workspace, [quota]);
   }
-  const promised = newSums();
-  for (const workspace of [...byWorkspace.keys()].sort()) accumulate(promised, frozenList(workspacePromise(byWorkspace.get(workspace) ?? [])));
+  const sums = new Sums();
+  for (const workspace of [...byWorkspace.keys()].sort()) addWorkspacePromise(sums, byWorkspace.get(workspace) ?? []);
+  const promised = sums.list();
   return Object.keys(promised)
     .filter((resource) => resource !== PLACEMENTS_RESOURCE)
-    .sort()
     .map((resource) => {
-      const amount = promised[resource] ?? ZERO;
+      const amount = amountOf(promised, resource);
       const capacity = amountOf(readyLimit, resource);
       const ratio = capacity.nanos > 0n ? Number(amount.nanos) / Number(capacity.nanos) : null;
       return { resource, promised: amount, capacity, ratio, oversubscribed: cmp(amount, capacity) > 0 };
@@ -99,8 +100,41 @@ export interface FailoverInput {
 
 const acceptsPlacements = (cluster: FailoverInput): boolean => cluster.health.ready && cluster.health.schedulable;
 
-function positive(list: ResourceList): ResourceList {
-  return mask(list, Object.keys(list).filter((name) => amountOf(list, name).nanos > 0n));
+/** max(0, limit − allocated) of one resource, in nanos. */
+function roomNanos(cluster: FailoverInput, name: string): bigint {
+  const room = amountOf(cluster.limit, name).nanos - amountOf(cluster.allocated, name).nanos;
+  return room > 0n ? room : 0n;
+}
+
+interface Pool {
+  /** Σ of the room of its Ready, schedulable clusters, per resource, in nanos. */
+  readonly room: Map<string, bigint>;
+  peers: number;
+}
+
+function failoverOf(cluster: FailoverInput, pool: Pool | undefined): FailoverFigures {
+  const own = acceptsPlacements(cluster);
+  const needed: [string, Quantity][] = [];
+  const room: [string, Quantity][] = [];
+  const shortfall: [string, Quantity][] = [];
+  for (const name of Object.keys(cluster.allocated)) {
+    const need = amountOf(cluster.allocated, name);
+    if (need.nanos <= 0n) continue;
+    // The pool less this cluster's own room: exactly the room of the others.
+    const others = (pool?.room.get(name) ?? 0n) - (own ? roomNanos(cluster, name) : 0n);
+    needed.push([name, need]);
+    room.push([name, quantityOf(others, need.format)]);
+    if (need.nanos > others) shortfall.push([name, quantityOf(need.nanos - others, need.format)]);
+  }
+  return {
+    cluster: cluster.name,
+    location: cluster.location,
+    peers: (pool?.peers ?? 0) - (own ? 1 : 0),
+    needed: listOf(needed),
+    room: listOf(room),
+    shortfall: listOf(shortfall),
+    absorbed: shortfall.length === 0,
+  };
 }
 
 /**
@@ -110,34 +144,13 @@ function positive(list: ResourceList): ResourceList {
  * pass builds each location's pool; a cluster's own room is then taken back out, exactly.
  */
 export function failoverHeadroom(clusters: readonly FailoverInput[]): FailoverFigures[] {
-  const roomOf = new Map<FailoverInput, ResourceList>();
-  const pools = new Map<string, { sums: Sums; peers: number }>();
+  const pools = new Map<string, Pool>();
   for (const cluster of clusters) {
     if (!acceptsPlacements(cluster)) continue;
-    const room = subNonNegative(cluster.limit, cluster.allocated);
-    roomOf.set(cluster, room);
     let pool = pools.get(cluster.location);
-    if (!pool) pools.set(cluster.location, (pool = { sums: newSums(), peers: 0 }));
-    accumulate(pool.sums, room);
+    if (!pool) pools.set(cluster.location, (pool = { room: new Map(), peers: 0 }));
+    for (const name of Object.keys(cluster.limit)) pool.room.set(name, (pool.room.get(name) ?? 0n) + roomNanos(cluster, name));
     pool.peers += 1;
   }
-  const frozenPools = new Map([...pools].map(([location, pool]) => [location, { room: frozenList(pool.sums), peers: pool.peers }]));
-  return clusters.map((cluster) => {
-    const pool = frozenPools.get(cluster.location) ?? { room: {}, peers: 0 };
-    const own = roomOf.get(cluster);
-    const needed = positive(cluster.allocated);
-    const others = own ? subLists(pool.room, own) : pool.room;
-    // Every resource needed, zero where the peers have none of it: that is the whole shortfall.
-    const room = frozenList(Object.fromEntries(Object.keys(needed).map((name) => [name, amountOf(others, name)])));
-    const shortfall = positive(subNonNegative(needed, room));
-    return {
-      cluster: cluster.name,
-      location: cluster.location,
-      peers: pool.peers - (own ? 1 : 0),
-      needed,
-      room,
-      shortfall,
-      absorbed: Object.keys(shortfall).length === 0,
-    };
-  });
+  return clusters.map((cluster) => failoverOf(cluster, pools.get(cluster.location)));
 }

@@ -46,10 +46,14 @@ export interface FigureLimits {
 export const DEFAULT_MAX_SERIES = 100;
 export const DEFAULT_MAX_RESOURCES = 16;
 
+// Records are made with fromEntries, which defines own properties: a resource called `__proto__` stays a key.
 function levels(value: ResourceList, limit: ResourceList, maxResources: number): Record<string, Level> {
-  const kept: Record<string, Level> = {};
-  for (const name of Object.keys(limit).sort().slice(0, maxResources)) kept[name] = { value: unitsOf(amountOf(value, name)), limit: unitsOf(amountOf(limit, name)) };
-  return kept;
+  return Object.fromEntries(
+    Object.keys(limit)
+      .sort()
+      .slice(0, maxResources)
+      .map((name) => [name, { value: unitsOf(amountOf(value, name)), limit: unitsOf(amountOf(limit, name)) }]),
+  );
 }
 
 const fullest = (rates: Rates): number => Math.max(0, ...Object.values(rates));
@@ -68,12 +72,15 @@ function fullestSeries<T extends { key: string; rates: Rates }>(items: readonly 
 
 function totalPoints(report: Report, maxResources: number): Record<string, TotalPoint> {
   const { allocated, limit, used } = report.totals;
-  const totals: Record<string, TotalPoint> = {};
-  for (const name of Object.keys(limit).sort().slice(0, maxResources)) {
-    const point = { allocated: unitsOf(amountOf(allocated, name)), limit: unitsOf(amountOf(limit, name)) };
-    totals[name] = Object.hasOwn(used, name) ? { ...point, used: unitsOf(amountOf(used, name)) } : point;
-  }
-  return totals;
+  return Object.fromEntries(
+    Object.keys(limit)
+      .sort()
+      .slice(0, maxResources)
+      .map((name) => {
+        const point = { allocated: unitsOf(amountOf(allocated, name)), limit: unitsOf(amountOf(limit, name)) };
+        return [name, Object.hasOwn(used, name) ? { ...point, used: unitsOf(amountOf(used, name)) } : point];
+      }),
+  );
 }
 
 /** The figures of a report that the history keeps (see {@link FigureLimits}). */

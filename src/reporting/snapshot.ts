@@ -9,7 +9,7 @@ import { selectorMatches } from '../core/selector.js';
 import { objectKey, workspaceKey } from '../core/workspace.js';
 import type { ResourceList } from '../quantity/index.js';
 import type { ClusterInput, QuotaInput, Readiness, ReportSnapshot } from './aggregate.js';
-import { accumulate, frozenList, newSums, type Sums } from './figures.js';
+import { Sums } from './figures.js';
 
 /**
  * SPEC §2: a heartbeat older than this many intervals makes a cluster NotReady. The same rule as
@@ -49,7 +49,7 @@ interface Tally {
   readonly clusters: Set<string>;
 }
 
-const newTally = (): Tally => ({ sums: newSums(), placements: 0, clusters: new Set() });
+const newTally = (): Tally => ({ sums: new Sums(), placements: 0, clusters: new Set() });
 
 interface QuotaSlot {
   readonly input: Omit<QuotaInput, 'used' | 'placementCount' | 'clusters'>;
@@ -80,7 +80,7 @@ function defaultSlot(workspace: string, config: SnapshotObjects['config']): Quot
 }
 
 function count(tally: Tally, charge: ResourceList, clusters: readonly string[]): void {
-  accumulate(tally.sums, charge);
+  tally.sums.add(charge);
   tally.placements += 1;
   for (const cluster of clusters) tally.clusters.add(cluster);
 }
@@ -102,7 +102,7 @@ function clusterInput(target: SyncTarget, tally: Tally | undefined, nowMs: numbe
     capacity: status.capacity,
     allocatable: status.allocatable,
     used: status.used,
-    allocated: tally ? frozenList(tally.sums) : {},
+    allocated: tally ? tally.sums.list() : {},
     ...readinessOf(target, nowMs),
     unschedulable: spec.unschedulable,
     nodes: status.nodeSummary,
@@ -129,6 +129,6 @@ export function snapshotOf(objects: SnapshotObjects): ReportSnapshot {
     }
     chargeQuotas(placement, clusters, slots, config);
   }
-  const quotas = [...slots.values()].flat().map(({ input, tally }): QuotaInput => ({ ...input, used: frozenList(tally.sums), placementCount: tally.placements, clusters: [...tally.clusters].sort() }));
+  const quotas = [...slots.values()].flat().map(({ input, tally }): QuotaInput => ({ ...input, used: tally.sums.list(), placementCount: tally.placements, clusters: [...tally.clusters].sort() }));
   return { nowMs, overcommit: config.overcommit, clusters: objects.syncTargets.map((target) => clusterInput(target, perCluster.get(target.metadata.name), nowMs)), quotas };
 }

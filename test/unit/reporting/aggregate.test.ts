@@ -52,6 +52,17 @@ describe('aggregate: one cluster', () => {
   });
 });
 
+describe('aggregate: resource names from untrusted objects', () => {
+  it('a resource called __proto__ is a resource in every figure, not a prototype', () => {
+    // JSON.parse makes `__proto__` an own key, as a parsed object would have it (a literal would set the prototype).
+    const own = (value: string): Record<string, string> => JSON.parse(`{"__proto__": "${value}"}`) as Record<string, string>;
+    const report = aggregate(aSnapshot([aClusterInput('a', { capacity: own('4'), allocated: own('1') })], [aQuotaInput('t/q', { hard: own('2') })]));
+    expect(Object.keys(report.clusters[0]?.allocation ?? {})).toEqual(['__proto__']);
+    expect(Object.keys(report.quotas[0]?.percent ?? {})).toEqual(['__proto__']);
+    expect(Object.keys(report.findings.failover[0]?.shortfall ?? {})).toEqual(['__proto__']);
+  });
+});
+
 describe('aggregate: health', () => {
   it.each<{ name: string; input: Partial<ClusterInput>; health: object }>([
     { name: 'Ready', input: {}, health: { status: 'Ready', ready: true, schedulable: true, reason: '' } },
@@ -160,8 +171,8 @@ describe('aggregate: quotas', () => {
     expect({ phase: q?.phase, exceeded: q?.exceeded, overSoft: q?.overSoft, remaining: strings(q?.remaining ?? {}), percent: q?.percent }).toEqual(expected);
   });
 
-  it('keeps placement count, clusters (sorted) and the input, quotas in key order', () => {
-    const report = aggregate(aSnapshot([], [aQuotaInput('team-b/x', { placementCount: 3, clusters: ['z', 'a'] }), aQuotaInput('team-a/y', { scoped: true })]));
+  it('keeps placement count, clusters and the input, quotas in key order', () => {
+    const report = aggregate(aSnapshot([], [aQuotaInput('team-b/x', { placementCount: 3, clusters: ['a', 'z'] }), aQuotaInput('team-a/y', { scoped: true })]));
     expect(report.quotas.map((q) => [q.key, q.workspace, q.name, q.scoped, q.placementCount, q.clusters])).toEqual([
       ['team-a/y', 'team-a', 'y', true, 0, []],
       ['team-b/x', 'team-b', 'x', false, 3, ['a', 'z']],
