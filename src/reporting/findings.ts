@@ -1,0 +1,156 @@
+/**
+ * The two findings no other quota system reports (SPEC §7): how much more the quotas promise than the
+ * clusters hold, and which cluster's loss its location could not absorb. Pure, exact.
+ */
+import { PLACEMENTS_RESOURCE } from '../core/charging.js';
+import { amountOf, cmp, min, type Quantity, type ResourceList } from '../quantity/index.js';
+import { listOf, quantityOf, Sums } from './figures.js';
+
+/** Σ of what the quotas promise for one resource, against what the Ready clusters can hold. */
+export interface OversubscriptionFigures {
+  readonly resource: string;
+  /** Σ over workspaces of the most their quotas let them charge (see {@link oversubscription}). */
+  readonly promised: Quantity;
+  /** Σ of allocatable × overcommit over the Ready clusters. */
+  readonly capacity: Quantity;
+  /** promised / capacity; null when no Ready cluster has any of the resource. */
+  readonly ratio: number | null;
+  readonly oversubscribed: boolean;
+}
+
+/** What {@link oversubscription} reads of a quota. */
+export interface PromiseInput {
+  readonly workspace: string;
+  readonly hard: ResourceList;
+  readonly scoped: boolean;
+}
+
+/**
+ * The most one workspace's quotas let it charge, per resource. A placement must fit every quota whose
+ * scope matches it, so an unscoped quota bounds the whole workspace and the smallest such limit is its
+ * promise; scoped quotas each bound only their own placements, so without an unscoped limit they add
+ * up (placements outside every scope are unbounded, and not counted). Summing every quota instead would
+ * count a `batch` quota nested inside `compute` twice.
+ */
+function addWorkspacePromise(into: Sums, quotas: readonly PromiseInput[]): void {
+  const scoped = new Sums();
+  const unscoped = new Map<string, Quantity>();
+  for (const quota of quotas) {
+    if (quota.scoped) {
+      scoped.add(quota.hard);
+      continue;
+    }
+    for (const name of Object.keys(quota.hard)) {
+      const known = unscoped.get(name);
+      unscoped.set(name, known === undefined ? amountOf(quota.hard, name) : min(known, amountOf(quota.hard, name)));
+    }
+  }
+  for (const [name, sum] of scoped.entries()) if (!unscoped.has(name)) into.addQuantity(name, sum);
+  for (const [name, limit] of unscoped) into.addQuantity(name, limit);
+}
+
+/**
+ * Per resource the quotas limit (not `placements`, which no cluster holds): what the workspaces are
+ * promised in all, against the overcommit-adjusted capacity of the Ready clusters, e.g. "quotas promise
+ * 3.2× the cpu that exists". `quotas` in key order keeps the sums' formats stable.
+ */
+export function oversubscription(quotas: readonly PromiseInput[], readyLimit: ResourceList): OversubscriptionFigures[] {
+  const byWorkspace = new Map<string, PromiseInput[]>();
+  for (const quota of quotas) {
+    const same = byWorkspace.get(quota.workspace);
+    if (same) same.push(quota);
+    else byWorkspace.set(quota.workspace, [quota]);
+  }
+  const sums = new Sums();
+  for (const workspace of [...byWorkspace.keys()].sort()) addWorkspacePromise(sums, byWorkspace.get(workspace) ?? []);
+  const promised = sums.list();
+  return Object.keys(promised)
+    .filter((resource) => resource !== PLACEMENTS_RESOURCE)
+    .map((resource) => {
+      const amount = amountOf(promised, resource);
+      const capacity = amountOf(readyLimit, resource);
+      const ratio = capacity.nanos > 0n ? Number(amount.nanos) / Number(capacity.nanos) : null;
+      return { resource, promised: amount, capacity, ratio, oversubscribed: cmp(amount, capacity) > 0 };
+    });
+}
+
+/** Whether one cluster's placements would fit on the rest of its location. */
+export interface FailoverFigures {
+  readonly cluster: string;
+  readonly location: string;
+  /** The other Ready, schedulable clusters of the location: where its placements could go. */
+  readonly peers: number;
+  /** What its placements allocate (resources above zero). */
+  readonly needed: ResourceList;
+  /** Σ of max(0, limit − allocated) on the peers, per resource of `needed`. */
+  readonly room: ResourceList;
+  /** needed − room where positive: by how much its loss could not be absorbed. Empty when absorbed. */
+  readonly shortfall: ResourceList;
+  readonly absorbed: boolean;
+}
+
+/** What {@link failoverHeadroom} reads of a cluster. */
+export interface FailoverInput {
+  readonly name: string;
+  readonly location: string;
+  readonly health: { readonly ready: boolean; readonly schedulable: boolean };
+  readonly limit: ResourceList;
+  readonly allocated: ResourceList;
+}
+
+const acceptsPlacements = (cluster: FailoverInput): boolean => cluster.health.ready && cluster.health.schedulable;
+
+/** max(0, limit − allocated) of one resource, in nanos. */
+function roomNanos(cluster: FailoverInput, name: string): bigint {
+  const room = amountOf(cluster.limit, name).nanos - amountOf(cluster.allocated, name).nanos;
+  return room > 0n ? room : 0n;
+}
+
+interface Pool {
+  /** Σ of the room of its Ready, schedulable clusters, per resource, in nanos. */
+  readonly room: Map<string, bigint>;
+  peers: number;
+}
+
+function failoverOf(cluster: FailoverInput, pool: Pool | undefined): FailoverFigures {
+  const own = acceptsPlacements(cluster);
+  const needed: [string, Quantity][] = [];
+  const room: [string, Quantity][] = [];
+  const shortfall: [string, Quantity][] = [];
+  for (const name of Object.keys(cluster.allocated)) {
+    const need = amountOf(cluster.allocated, name);
+    if (need.nanos <= 0n) continue;
+    // The pool less this cluster's own room: exactly the room of the others.
+    const others = (pool?.room.get(name) ?? 0n) - (own ? roomNanos(cluster, name) : 0n);
+    needed.push([name, need]);
+    room.push([name, quantityOf(others, need.format)]);
+    if (need.nanos > others) shortfall.push([name, quantityOf(need.nanos - others, need.format)]);
+  }
+  return {
+    cluster: cluster.name,
+    location: cluster.location,
+    peers: (pool?.peers ?? 0) - (own ? 1 : 0),
+    needed: listOf(needed),
+    room: listOf(room),
+    shortfall: listOf(shortfall),
+    absorbed: shortfall.length === 0,
+  };
+}
+
+/**
+ * For every cluster: would what it allocates fit in the room left on the other Ready, schedulable
+ * clusters of its location? The room is pooled (a placement is not split across clusters, so a fit
+ * here is necessary, not sufficient: a "no" is certain, a "yes" says the room exists in total). One
+ * pass builds each location's pool; a cluster's own room is then taken back out, exactly.
+ */
+export function failoverHeadroom(clusters: readonly FailoverInput[]): FailoverFigures[] {
+  const pools = new Map<string, Pool>();
+  for (const cluster of clusters) {
+    if (!acceptsPlacements(cluster)) continue;
+    let pool = pools.get(cluster.location);
+    if (!pool) pools.set(cluster.location, (pool = { room: new Map(), peers: 0 }));
+    for (const name of Object.keys(cluster.limit)) pool.room.set(name, (pool.room.get(name) ?? 0n) + roomNanos(cluster, name));
+    pool.peers += 1;
+  }
+  return clusters.map((cluster) => failoverOf(cluster, pools.get(cluster.location)));
+}
