@@ -17,13 +17,12 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { decisionConfigSchema } from '../src/api/config.js';
-import { syncTargetSchema, workloadPlacementSchema, workspaceQuotaSchema, type SyncTarget, type WorkloadPlacement, type WorkspaceQuota } from '../src/api/resources.js';
 import type { ResourceList } from '../src/quantity/index.js';
 import { aggregate, type ReportSnapshot } from '../src/reporting/aggregate.js';
 import { historyEntry, ReportHistory } from '../src/reporting/history.js';
 import { snapshotOf } from '../src/reporting/snapshot.js';
 import { NOW } from '../test/builders/objects.js';
-import { describeSize, LARGE, populationManifests } from './lib/population.js';
+import { buildState, describeSize, LARGE } from './lib/population.js';
 import { fmt, table, verdict, type Result } from './lib/report.js';
 
 export const name = 'aggregation';
@@ -43,15 +42,7 @@ function collector(): () => void {
 }
 
 function snapshotOfPopulation(): ReportSnapshot {
-  const syncTargets: SyncTarget[] = [];
-  const placements: WorkloadPlacement[] = [];
-  const quotas: WorkspaceQuota[] = [];
-  for (const manifest of populationManifests(LARGE)) {
-    if (manifest.kind === 'SyncTarget') syncTargets.push(syncTargetSchema.parse(manifest));
-    else if (manifest.kind === 'WorkspaceQuota') quotas.push(workspaceQuotaSchema.parse(manifest));
-    else placements.push(workloadPlacementSchema.parse(manifest));
-  }
-  return snapshotOf({ nowMs: NOW, config: decisionConfigSchema.parse({}), syncTargets, placements, quotas });
+  return snapshotOf(buildState(LARGE), decisionConfigSchema.parse({}), NOW);
 }
 
 /** Reads every quantity of a list; the sum keeps the reads from being optimized away. */

@@ -1,134 +1,97 @@
-/**
- * A {@link ReportSnapshot} from plain parsed objects, counted as admission counts them (SPEC §3): for
- * the offline `report` command, and for any caller that holds the objects rather than indices. Pure.
- */
 import type { DecisionConfig } from '../api/config.js';
-import type { LabelSelector, SyncTarget, WorkloadPlacement, WorkspaceQuota } from '../api/resources.js';
-import { clusterConsumption, isEvicted, placementClusters, quotaCharge } from '../core/charging.js';
-import { selectorMatches } from '../core/selector.js';
-import { objectKey, workspaceKey } from '../core/workspace.js';
-import type { ResourceList } from '../quantity/index.js';
+import type { WorkspaceQuota } from '../api/resources.js';
+import { clusterHealth, isReady } from '../core/cluster-health.js';
+import { applicableQuotas } from '../core/quotas.js';
+import type { ClusterView, QuotaLimits } from '../core/view.js';
+import type { TrackedState } from '../state/tracked-state.js';
 import type { ClusterInput, QuotaInput, Readiness, ReportSnapshot } from './aggregate.js';
-import { Sums } from './figures.js';
 
 /**
- * SPEC §2: a heartbeat older than this many intervals makes a cluster NotReady. The same rule as
- * admission's (src/core/cluster-record.ts); reporting does not import it while the core is being
- * restructured, and the two are to become one.
+ * The snapshot the reports are made from, read off the same TrackedState admission decides on
+ * (the service's tracker, or the files `placement-quota report` loads), so a report counts what
+ * admission counts: allocated and used come from the state's own sums, health from core's rules.
  */
-export const STALE_HEARTBEATS = 3;
 
-/** Readiness of a SyncTarget at `nowMs`, with admission's wording for why it is not Ready. */
-export function readinessOf(target: SyncTarget, nowMs: number): { readiness: Readiness; reason: string } {
-  const ready = target.status.conditions.find((condition) => condition.type === 'Ready');
-  if (!ready) return { readiness: 'NotReady', reason: 'has no Ready condition' };
-  if (ready.status !== 'True') {
-    const because = ready.reason ? ` (${ready.reason}${ready.message ? `: ${ready.message}` : ''})` : '';
-    return { readiness: 'NotReady', reason: `is not Ready: Ready=${ready.status}${because}` };
-  }
-  const last = target.status.lastHeartbeatTime;
-  if (!last) return { readiness: 'StaleHeartbeat', reason: 'is not Ready: has never sent a heartbeat' };
-  const ageMs = nowMs - Date.parse(last);
-  const interval = target.spec.heartbeatInterval;
-  if (ageMs <= STALE_HEARTBEATS * interval.ms) return { readiness: 'Ready', reason: '' };
-  return { readiness: 'StaleHeartbeat', reason: `is not Ready: last heartbeat ${last} is ${Math.floor(ageMs / 1000)}s old (over ${STALE_HEARTBEATS} x ${interval.text})` };
-}
-
-/** The objects a snapshot is counted from, and the settings admission counts with. */
-export interface SnapshotObjects {
-  readonly nowMs: number;
-  readonly config: Pick<DecisionConfig, 'overcommit' | 'defaultQuota'>;
-  readonly syncTargets: readonly SyncTarget[];
-  readonly placements: readonly WorkloadPlacement[];
-  readonly quotas: readonly WorkspaceQuota[];
+/** Ready, or why not; a stale heartbeat is told apart from a Ready condition that is not True. */
+export function readinessOf(cluster: ClusterView, nowMs: number): { readiness: Readiness; reason: string } {
+  const health = clusterHealth(cluster, nowMs);
+  if (health.ready) return { readiness: 'Ready', reason: '' };
+  return { readiness: cluster.conditionProblem === undefined && !isReady(cluster, nowMs) ? 'StaleHeartbeat' : 'NotReady', reason: health.why };
 }
 
 interface Tally {
-  readonly sums: Sums;
   placements: number;
   readonly clusters: Set<string>;
 }
 
-const newTally = (): Tally => ({ sums: new Sums(), placements: 0, clusters: new Set() });
+const isScoping = (quota: QuotaLimits): boolean =>
+  quota.scopeSelector !== undefined && (Object.keys(quota.scopeSelector.matchLabels).length > 0 || quota.scopeSelector.matchExpressions.length > 0);
 
-interface QuotaSlot {
-  readonly input: Omit<QuotaInput, 'used' | 'placementCount' | 'clusters'>;
-  readonly selector: LabelSelector | undefined;
-  readonly tally: Tally;
-}
-
-/** An empty selector matches every placement, as no selector does. */
-const isScoping = (selector: LabelSelector | undefined): boolean =>
-  selector !== undefined && (Object.keys(selector.matchLabels).length > 0 || selector.matchExpressions.length > 0);
-
-function quotaSlots(objects: SnapshotObjects): Map<string, QuotaSlot[]> {
-  const byWorkspace = new Map<string, QuotaSlot[]>();
-  for (const quota of objects.quotas) {
-    const workspace = workspaceKey(quota.metadata);
-    const selector = quota.spec.scopeSelector;
-    const slot = { input: { key: objectKey(quota.metadata), workspace, name: quota.metadata.name, hard: quota.spec.hard, soft: quota.spec.soft, scoped: isScoping(selector) }, selector, tally: newTally() };
-    byWorkspace.set(workspace, [...(byWorkspace.get(workspace) ?? []), slot]);
-  }
-  return byWorkspace;
-}
-
-/** The configured default quota of a workspace without WorkspaceQuota objects (SPEC §2). */
-function defaultSlot(workspace: string, config: SnapshotObjects['config']): QuotaSlot[] {
-  if (!config.defaultQuota.enabled) return [];
-  const { hard, soft } = config.defaultQuota;
-  return [{ input: { key: `${workspace}/`, workspace, name: '', hard, soft, scoped: false }, selector: undefined, tally: newTally() }];
-}
-
-function count(tally: Tally, charge: ResourceList, clusters: readonly string[]): void {
-  tally.sums.add(charge);
-  tally.placements += 1;
-  for (const cluster of clusters) tally.clusters.add(cluster);
-}
-
-/** Adds one placement's charge to its workspace's quotas, making the default quota on first sight. */
-function chargeQuotas(placement: WorkloadPlacement, clusters: readonly string[], slots: Map<string, QuotaSlot[]>, config: SnapshotObjects['config']): void {
-  const workspace = workspaceKey(placement.metadata);
-  let quotas = slots.get(workspace);
-  if (!quotas) slots.set(workspace, (quotas = defaultSlot(workspace, config)));
-  const charge = quotaCharge(placement, clusters.length);
-  for (const quota of quotas) if (selectorMatches(quota.selector, placement.metadata.labels)) count(quota.tally, charge, clusters);
-}
-
-function clusterInput(target: SyncTarget, tally: Tally | undefined, nowMs: number): ClusterInput {
-  const { status, spec, metadata } = target;
+function quotaInput(state: TrackedState, quota: QuotaLimits, tally: Tally | undefined, object: WorkspaceQuota | undefined): QuotaInput {
+  const workspace = quota.key.slice(0, quota.key.lastIndexOf('/'));
   return {
-    name: metadata.name,
+    key: quota.key,
+    workspace,
+    name: object?.metadata.name ?? '',
+    hard: quota.hard,
+    soft: quota.soft,
+    used: state.used(quota.key),
+    scoped: isScoping(quota),
+    placementCount: tally?.placements ?? 0,
+    clusters: [...(tally?.clusters ?? [])].sort(),
+  };
+}
+
+/** Node counts when the SyncTarget reports both (a summary may leave either out). */
+function nodeCounts(summary: { total?: number | undefined; ready?: number | undefined } | undefined): ClusterInput['nodes'] {
+  return summary?.total !== undefined && summary.ready !== undefined ? { total: summary.total, ready: summary.ready } : undefined;
+}
+
+function clusterInput(state: TrackedState, cluster: ClusterView, placements: number, nowMs: number): ClusterInput {
+  const { status, spec } = cluster.target;
+  return {
+    name: cluster.name,
     location: spec.location,
     capacity: status.capacity,
     allocatable: status.allocatable,
     used: status.used,
-    allocated: tally ? tally.sums.list() : {},
-    ...readinessOf(target, nowMs),
-    unschedulable: spec.unschedulable,
-    nodes: status.nodeSummary,
-    placementCount: tally?.placements ?? 0,
+    allocated: state.allocated(cluster.name),
+    ...readinessOf(cluster, nowMs),
+    unschedulable: cluster.unschedulable,
+    nodes: nodeCounts(status.nodeSummary),
+    placementCount: placements,
   };
 }
 
-/**
- * The snapshot of these objects at `nowMs`. Evicted placements count nowhere; what a placement puts on
- * a cluster without a SyncTarget is not reported (there is no cluster to report it on).
- */
-export function snapshotOf(objects: SnapshotObjects): ReportSnapshot {
-  const { nowMs, config } = objects;
-  const perCluster = new Map<string, Tally>();
-  const slots = quotaSlots(objects);
-  for (const placement of objects.placements) {
-    if (isEvicted(placement)) continue;
-    const clusters = placementClusters(placement);
-    const consumption = clusterConsumption(placement);
-    for (const cluster of clusters) {
-      let tally = perCluster.get(cluster);
-      if (!tally) perCluster.set(cluster, (tally = newTally()));
-      count(tally, consumption, []);
+/** One pass over the placements for what the state does not sum: counts per cluster and per quota, and each quota's clusters. */
+function tallies(state: TrackedState, config: DecisionConfig): { perCluster: Map<string, number>; perQuota: Map<string, Tally> } {
+  const perCluster = new Map<string, number>();
+  const perQuota = new Map<string, Tally>();
+  for (const placement of state.placementFacts()) {
+    // Every counted placement charges `placements: 1`; an evicted one is held with nothing charged.
+    if (Object.keys(placement.charge).length === 0) continue;
+    for (const cluster of placement.clusters) perCluster.set(cluster, (perCluster.get(cluster) ?? 0) + 1);
+    for (const quota of applicableQuotas(state, placement.workspace, placement.labels, config)) {
+      let tally = perQuota.get(quota.key);
+      if (!tally) perQuota.set(quota.key, (tally = { placements: 0, clusters: new Set() }));
+      tally.placements += 1;
+      for (const cluster of placement.clusters) tally.clusters.add(cluster);
     }
-    chargeQuotas(placement, clusters, slots, config);
   }
-  const quotas = [...slots.values()].flat().map(({ input, tally }): QuotaInput => ({ ...input, used: tally.sums.list(), placementCount: tally.placements, clusters: [...tally.clusters].sort() }));
-  return { nowMs, overcommit: config.overcommit, clusters: objects.syncTargets.map((target) => clusterInput(target, perCluster.get(target.metadata.name), nowMs)), quotas };
+  return { perCluster, perQuota };
+}
+
+/** The snapshot of the state at `nowMs`: every cluster, every quota (the default quota of each workspace without one, when enabled). */
+export function snapshotOf(state: TrackedState, config: DecisionConfig, nowMs: number): ReportSnapshot {
+  const { perCluster, perQuota } = tallies(state, config);
+  const quotas: QuotaInput[] = [];
+  for (const workspace of state.workspaces()) {
+    const objects = state.quotas(workspace);
+    // Without quota objects, applicableQuotas gives the default quota (when enabled), whatever the labels.
+    for (const quota of objects.length > 0 ? objects : applicableQuotas(state, workspace, {}, config)) {
+      quotas.push(quotaInput(state, quota, perQuota.get(quota.key), state.quotaObject(quota.key)));
+    }
+  }
+  const clusters = [...state.clusterRecords()].map((cluster) => clusterInput(state, cluster, perCluster.get(cluster.name) ?? 0, nowMs));
+  return { nowMs, overcommit: config.overcommit, clusters, quotas };
 }

@@ -18,13 +18,16 @@ interface ClusterSlot {
   allocated: ResourceList;
 }
 
-interface PlacementEntry extends PlacementVersion {
+/** What the state keeps of one placement. */
+export interface PlacementFacts {
   readonly workspace: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly clusters: readonly string[];
   readonly perCluster: ResourceList;
   readonly charge: ResourceList;
 }
+
+type PlacementEntry = PlacementVersion & PlacementFacts;
 
 /**
  * The in-memory state, indexed for decisions and updated one object at a time: each change adjusts
@@ -96,6 +99,22 @@ export class TrackedState implements StateView {
   /** Which version of a placement is counted (uid and generation), for settling reservations. */
   placementVersion(key: string): PlacementVersion | undefined {
     return this.placements.get(key);
+  }
+
+  /**
+   * Every counted placement as the state holds it (workspace, labels, clusters, what it consumes per
+   * cluster and charges its quotas), for whole-population reads: the reports' aggregation. Evicted
+   * placements are held with nothing charged.
+   */
+  placementFacts(): Iterable<PlacementFacts> {
+    return this.placements.values();
+  }
+
+  /** Every workspace that holds a placement or a quota. */
+  *workspaces(): Iterable<string> {
+    const seen = new Set<string>(this.placementsByWorkspace.keys());
+    for (const workspace of this.quotasByWorkspace.keys()) seen.add(workspace);
+    yield* seen;
   }
 
   /** Adds or replaces an object of any tracked kind. */

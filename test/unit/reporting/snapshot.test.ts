@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { decisionConfigSchema } from '../../../src/api/config.js';
-import { readinessOf, snapshotOf, type SnapshotObjects } from '../../../src/reporting/snapshot.js';
-import { aPlacement, aQuota, aSyncTarget, NOW, placement, quota, syncTarget, type Manifest } from '../../builders/objects.js';
+import { readinessOf, snapshotOf } from '../../../src/reporting/snapshot.js';
+import { ClusterRecord } from '../../../src/state/cluster-record.js';
+import { aPlacement, aQuota, aSyncTarget, NOW, stateOf, syncTarget, type Manifest } from '../../builders/objects.js';
 import { strings } from '../../builders/report-inputs.js';
 
 describe('readinessOf', () => {
@@ -23,18 +24,12 @@ describe('readinessOf', () => {
     { name: 'Ready=False, with the reason', manifest: aSyncTarget('a', { ready: false }), expected: { readiness: 'NotReady', reason: 'is not Ready: Ready=False (SyncerDown)' } },
     { name: 'no Ready condition', manifest: withoutReady(), expected: { readiness: 'NotReady', reason: 'has no Ready condition' } },
   ])('$name', ({ manifest, expected }) => {
-    expect(readinessOf(syncTarget(manifest), NOW)).toEqual(expected);
+    expect(readinessOf(new ClusterRecord(syncTarget(manifest)), NOW)).toEqual(expected);
   });
 });
 
 describe('snapshotOf', () => {
-  const objects = (manifests: Manifest[], config = decisionConfigSchema.parse({})): SnapshotObjects => ({
-    nowMs: NOW,
-    config,
-    syncTargets: manifests.filter((m) => m.kind === 'SyncTarget').map(syncTarget),
-    placements: manifests.filter((m) => m.kind === 'WorkloadPlacement').map(placement),
-    quotas: manifests.filter((m) => m.kind === 'WorkspaceQuota').map(quota),
-  });
+  const objects = (manifests: Manifest[], config = decisionConfigSchema.parse({})) => [stateOf(...manifests), config, NOW] as const;
   const world = [
     aSyncTarget('a', { location: 'us-east', unschedulable: true }),
     aSyncTarget('b', { location: 'eu-west', ready: false }),
@@ -46,7 +41,7 @@ describe('snapshotOf', () => {
     aPlacement('gone', { requirements: { cpu: '50' }, clusters: ['a'], phase: 'Evicted' }),
     aPlacement('other', { namespace: 'team-b', clusters: ['b'] }),
   ];
-  const snapshot = snapshotOf(objects(world));
+  const snapshot = snapshotOf(...objects(world));
 
   it('clusters: allocated and placement counts as admission counts them (evicted count nowhere)', () => {
     expect(snapshot.clusters.map((c) => [c.name, c.location, c.readiness, c.unschedulable, c.placementCount, strings(c.allocated)])).toEqual([
@@ -57,15 +52,15 @@ describe('snapshotOf', () => {
 
   it('quotas: charge x max(|C|, 1) plus placements, scopes applied; an empty selector is no scope', () => {
     expect(snapshot.quotas.map((q) => [q.key, q.scoped, q.placementCount, q.clusters, strings(q.used)])).toEqual([
-      ['team-a/compute', false, 2, ['a', 'b', 'ghost'], { cpu: '6', memory: '2304Mi', placements: '2', storage: '0' }],
       ['team-a/batch', true, 1, ['a', 'ghost'], { cpu: '4', memory: '256Mi', placements: '1', storage: '0' }],
+      ['team-a/compute', false, 2, ['a', 'b', 'ghost'], { cpu: '6', memory: '2304Mi', placements: '2', storage: '0' }],
       ['team-a/everything', false, 2, ['a', 'b', 'ghost'], { cpu: '6', memory: '2304Mi', placements: '2', storage: '0' }],
     ]);
   });
 
   it('a workspace without quotas gets the default quota when it is enabled', () => {
     const config = decisionConfigSchema.parse({ defaultQuota: { enabled: true, hard: { cpu: '4' } } });
-    const quotas = snapshotOf(objects(world, config)).quotas.filter((q) => q.workspace === 'team-b');
+    const quotas = snapshotOf(...objects(world, config)).quotas.filter((q) => q.workspace === 'team-b');
     expect(quotas.map((q) => [q.key, q.name, q.scoped, strings(q.hard), strings(q.used), q.placementCount])).toEqual([
       ['team-b/', '', false, { cpu: '4' }, { cpu: '100m', memory: '128Mi', placements: '1', storage: '0' }, 1],
     ]);
@@ -75,7 +70,7 @@ describe('snapshotOf', () => {
     const target = aSyncTarget('c', { capacity: { cpu: '4' } });
     (target.status as Record<string, unknown>).used = { cpu: '1' };
     (target.status as Record<string, unknown>).nodeSummary = { total: 2, ready: 1 };
-    const [c] = snapshotOf(objects([target])).clusters;
+    const [c] = snapshotOf(...objects([target])).clusters;
     expect([strings(c?.capacity ?? {}), strings(c?.allocatable ?? {}), strings(c?.used ?? {}), c?.nodes, c?.placementCount]).toEqual([{ cpu: '4' }, { cpu: '4' }, { cpu: '1' }, { total: 2, ready: 1 }, 0]);
   });
 });
