@@ -1,9 +1,8 @@
 import type { WorkloadPlacement } from '../api/resources.js';
 import { decide, type Decision } from '../core/decide.js';
-import { TrackedState } from '../state/tracked-state.js';
 import { objectKey } from '../core/workspace.js';
 import { loadServiceConfig } from '../ops/config.js';
-import { expandPaths, InputError, parseDocument, readDocuments, trackedObjects } from './load.js';
+import { InputError, loadState, parseDocument, parseNow, readDocuments } from './load.js';
 
 export interface CheckOptions {
   readonly files: readonly string[];
@@ -17,13 +16,6 @@ export interface CheckOptions {
 export interface CheckResult {
   readonly exitCode: 0 | 1;
   readonly output: string;
-}
-
-function parseNow(now: string | undefined): number {
-  if (now === undefined) return Date.now();
-  const ms = /^\d{4}-\d{2}-\d{2}T/.test(now) ? Date.parse(now) : NaN;
-  if (Number.isNaN(ms)) throw new InputError(`--now: not an RFC 3339 time: ${JSON.stringify(now)}`);
-  return ms;
 }
 
 /** The single placement document of a --review / --old file, raw (the decision parses it) and parsed. */
@@ -54,11 +46,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
   // The service's own loader, without the environment: a file `serve` refuses is refused here too.
   const config = await loadServiceConfig({}, options.config);
   const nowMs = parseNow(options.now);
-  const state = new TrackedState();
-  for (const file of await expandPaths(options.files)) {
-    // An object without a namespace is in `default`, as kubectl assumes (workspaceKey applies it).
-    for (const tracked of trackedObjects(await readDocuments(file))) state.upsert(tracked);
-  }
+  const state = await loadState(options.files);
   const review = await readPlacement(options.review);
   const old = options.old ? await readPlacement(options.old) : undefined;
   if (old) {

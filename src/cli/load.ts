@@ -3,6 +3,8 @@ import { extname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { describeIssues } from '../api/errors.js';
+import { timestampMs } from '../api/fields.js';
+import { TrackedState } from '../state/tracked-state.js';
 import { yamlProblem } from '../ops/config.js';
 import { GROUP, isTrackedKind, parseTrackedObject, type TrackedKind, type TrackedObject } from '../api/resources.js';
 
@@ -101,4 +103,22 @@ export function trackedObjects(docs: readonly Document[]): TrackedObject[] {
     const kind = kindOf(doc);
     return kind === undefined ? [] : [parseDocument(doc, kind)];
   });
+}
+
+/** The state the files hold, built as the webhook's tracker builds it from watches. */
+export async function loadState(paths: readonly string[]): Promise<TrackedState> {
+  const state = new TrackedState();
+  for (const file of await expandPaths(paths)) {
+    // An object without a namespace is in `default`, as kubectl assumes (workspaceKey applies it).
+    for (const tracked of trackedObjects(await readDocuments(file))) state.upsert(tracked);
+  }
+  return state;
+}
+
+/** `--now`: the clock of an offline run (default: the real one), so results are reproducible. */
+export function parseNow(now: string | undefined): number {
+  if (now === undefined) return Date.now();
+  const ms = timestampMs(now);
+  if (Number.isNaN(ms)) throw new InputError(`--now: not an RFC 3339 time: ${JSON.stringify(now)}`);
+  return ms;
 }

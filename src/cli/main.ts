@@ -13,6 +13,11 @@ commands:
           --now <RFC3339>            clock for heartbeat staleness (default: now)
           --config <file>            overcommit ratios, default quota (YAML)
           -o, --output <text|json>   output format (default text)
+  report  the reports of the service's /reports/* from state files (SyncTargets, WorkspaceQuotas, WorkloadPlacements)
+          -f, --filename <file|dir>  state files, as for check (repeatable)
+          --now <RFC3339>            the report's clock (default: now)
+          --config <file>            overcommit ratios, default quota (YAML)
+          -o, --output <text|json|csv>  output format (default text)
 
 exit status: 0 allowed, 1 denied, 2 bad input`;
 
@@ -49,8 +54,31 @@ async function check(args: string[]): Promise<number> {
   return result.exitCode;
 }
 
+const REPORT_FORMATS = ['text', 'json', 'csv'] as const;
+const isReportFormat = (format: string): format is (typeof REPORT_FORMATS)[number] => (REPORT_FORMATS as readonly string[]).includes(format);
+
+async function report(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      filename: { type: 'string', short: 'f', multiple: true, default: [] },
+      now: { type: 'string' },
+      config: { type: 'string' },
+      output: { type: 'string', short: 'o', default: 'text' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.filename.length === 0) usageError('report: -f is required');
+  if (!isReportFormat(values.output)) usageError(`report: unknown output format ${values.output}`);
+  const { runReport } = await import('./report.js');
+  process.stdout.write(await runReport({ files: values.filename, now: values.now, config: values.config, format: values.output }));
+  return 0;
+}
+
 const commands: Readonly<Record<string, (args: string[]) => Promise<number>>> = {
   check,
+  report,
   // Loaded on demand: `check` should not pay for the Kubernetes client and the server stack.
   serve: async (args) => (await import('./serve.js')).serve(args),
 };
