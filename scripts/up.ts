@@ -80,6 +80,8 @@ async function main(): Promise<number> {
       `Up in ${((Date.now() - started) / 1000).toFixed(1)}s. Webhook logs: ${webhooks.replicas.map((r) => r.log).join(', ')}`,
       'Go on with kubectl:',
       `  export KUBECONFIG=${admin}`,
+      `Reports (every 30 s, on each replica's own port; also latest.json, clusters.csv, trends, history?since=1h):`,
+      ...webhooks.replicas.map((r) => `  curl -s --cacert ${path.join(certDir, 'ca.crt')} https://localhost:${r.reportsPort}/reports/summary`),
       'Stop everything with: npm run down',
       '',
     ].join('\n'),

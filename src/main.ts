@@ -14,6 +14,7 @@ import { createQuotaStatusWriter } from './enforcement/quota-status-writer.js';
 import type { ServiceConfig } from './ops/config.js';
 import type { Logger } from './ops/logger.js';
 import { loadTlsMaterial, watchTlsMaterial } from './ops/tls.js';
+import { createReportLoop, reportsHandler } from './reporting/report-loop.js';
 import { createTracker } from './tracker/tracker.js';
 import { createRequestListener } from './webhook/app.js';
 import { createHttpsServer } from './webhook/https-server.js';
@@ -22,6 +23,8 @@ import { createReviewer, type Readiness } from './webhook/reviewer.js';
 export interface RunningService {
   /** The port it listens on (useful with `port: 0`). */
   readonly port: number;
+  /** The reports' port. */
+  readonly reportsPort: number;
   /** Graceful: stop accepting, finish in-flight reviews, stop watching. */
   stop(): Promise<void>;
 }
@@ -74,11 +77,24 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
 
   const material = await loadTlsMaterial(config.tls.certFile, config.tls.keyFile);
   const https = createHttpsServer({ material, handler, log: log.child({ component: 'https' }) });
+  // Reports: every replica aggregates its own tracker; served on their own listener.
+  const reports = createReportLoop({
+    state,
+    config,
+    ready: () => tracker.ready(),
+    intervalMs: config.reports.aggregationIntervalSeconds * 1000,
+    history: { retentionMs: config.reports.historyRetentionHours * 3_600_000, maxEntries: config.reports.historyMaxEntries },
+    clock: Date.now,
+  });
+  const reportsHttps = createHttpsServer({ material, handler: reportsHandler(reports, Date.now), log: log.child({ component: 'reports' }) });
   const certWatcher = watchTlsMaterial({
     certFile: config.tls.certFile,
     keyFile: config.tls.keyFile,
     current: material,
-    onChange: (next) => https.reload(next),
+    onChange: (next) => {
+      https.reload(next);
+      reportsHttps.reload(next);
+    },
     onError: (err) => log.warn({ err }, 'new TLS files are not usable yet; still serving the previous certificate'),
     log: log.child({ component: 'tls' }),
   });
@@ -88,14 +104,24 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   const { port } = https.server.address() as AddressInfo;
   log.info({ port, host: config.host }, 'listening');
 
+  reportsHttps.server.listen(config.reports.port, config.reports.host);
+  await once(reportsHttps.server, 'listening');
+  const reportsPort = (reportsHttps.server.address() as AddressInfo).port;
+  log.info({ port: reportsPort, host: config.reports.host }, 'reports listening');
+  tracker.on('ready', () => reports.aggregate());
+  reports.start();
+
   tracker.start().catch((err: unknown) => log.error({ err }, 'tracker failed to start'));
   // Also repairs status drift nobody touched (a hand edit of status.used, a write that failed).
   const resync = setInterval(() => statusWriter.touchAll(), 60_000).unref();
 
   return {
     port,
+    reportsPort,
     stop: async () => {
       clearInterval(resync);
+      reports.stop();
+      await reportsHttps.close(0);
       certWatcher.close();
       await https.close(config.shutdownGraceSeconds * 1000);
       statusWriter.stop();

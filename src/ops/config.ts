@@ -19,6 +19,20 @@ export const serviceConfigSchema = decisionConfigSchema.extend({
   reservationTtlSeconds: z.number().positive().max(3600).default(30),
   bodyLimitBytes: z.number().int().positive().default(DEFAULT_BODY_LIMIT),
   shutdownGraceSeconds: z.number().min(0).max(300).default(10),
+  /**
+   * The reports' own HTTPS listener (SPEC §7), apart from the admission port. Loopback by default:
+   * the reports show every tenant's usage, and until they sit behind Kubernetes authentication only
+   * someone on the pod (or `kubectl port-forward`) should read them.
+   */
+  reports: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8444),
+      aggregationIntervalSeconds: z.number().min(0.1).max(3600).default(30),
+      historyRetentionHours: z.number().positive().max(24 * 31).default(24),
+      historyMaxEntries: z.number().int().min(1).max(100_000).default(2880),
+    })
+    .prefault({}),
 });
 
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;
@@ -39,6 +53,8 @@ export const ENV_KEYS: Readonly<Record<string, { path: readonly string[]; type: 
   PLACEMENT_QUOTA_RESERVATION_TTL_SECONDS: { path: ['reservationTtlSeconds'], type: 'number' },
   PLACEMENT_QUOTA_ROOM_SUGGESTIONS: { path: ['roomSuggestions'], type: 'number' },
   PLACEMENT_QUOTA_SHUTDOWN_GRACE_SECONDS: { path: ['shutdownGraceSeconds'], type: 'number' },
+  PLACEMENT_QUOTA_REPORTS_HOST: { path: ['reports', 'host'], type: 'string' },
+  PLACEMENT_QUOTA_REPORTS_PORT: { path: ['reports', 'port'], type: 'number' },
 };
 
 /** Names the config file; `--config` on the command line wins. */
