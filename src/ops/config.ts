@@ -55,6 +55,7 @@ export const ENV_KEYS: Readonly<Record<string, { path: readonly string[]; type: 
   PLACEMENT_QUOTA_SHUTDOWN_GRACE_SECONDS: { path: ['shutdownGraceSeconds'], type: 'number' },
   PLACEMENT_QUOTA_REPORTS_HOST: { path: ['reports', 'host'], type: 'string' },
   PLACEMENT_QUOTA_REPORTS_PORT: { path: ['reports', 'port'], type: 'number' },
+  PLACEMENT_QUOTA_REPORTS_INTERVAL_SECONDS: { path: ['reports', 'aggregationIntervalSeconds'], type: 'number' },
 };
 
 /** Names the config file; `--config` on the command line wins. */

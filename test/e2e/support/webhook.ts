@@ -28,6 +28,21 @@ async function postTls(port: number, ca: string, body: string | Buffer, contentT
   return { status: res.statusCode ?? 0, json: JSON.parse(text) as Record<string, unknown> };
 }
 
+export interface ReportReply {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+async function getTls(port: number, ca: string, urlPath: string): Promise<ReportReply> {
+  const req = request({ host: '127.0.0.1', port, path: urlPath, ca, servername: 'localhost' });
+  req.end();
+  const [res] = (await once(req, 'response')) as [IncomingMessage];
+  let body = '';
+  for await (const chunk of res) body += String(chunk);
+  return { status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', body };
+}
+
 export interface TestWebhook {
   readonly set: WebhookSet;
   readonly label: Record<string, string>;
@@ -35,6 +50,8 @@ export interface TestWebhook {
   cover(namespace: string): Promise<void>;
   /** POSTs a body to replica `index` over TLS, as the API server does (trusting only this webhook's CA). */
   post(index: number, body: string | Buffer, contentType?: string): Promise<WebhookReply>;
+  /** GETs a path of replica `index`'s reports listener over TLS. */
+  report(index: number, urlPath: string): Promise<ReportReply>;
   /** Kills replica `index` at once (SIGKILL), as a crashed pod. */
   kill(index: number): Promise<void>;
   /** Stops every replica, runs `meanwhile`, starts them again on the same ports and waits until ready. */
@@ -69,6 +86,7 @@ export async function startTestWebhook(name: string, options: { replicas?: numbe
     set,
     label,
     post: (index, body, contentType = 'application/json') => postTls((set.replicas[index] as WebhookReplica).port, ca, body, contentType),
+    report: (index, urlPath) => getTls((set.replicas[index] as WebhookReplica).reportsPort, ca, urlPath),
     cover: async (namespace) => {
       await must(['label', 'namespace', namespace, `placement-quota.e2e/webhook=${name}`, '--overwrite']);
     },
