@@ -15,7 +15,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { TrackedState } from '../../src/state/tracked-state.js';
 import { formatList } from '../../src/quantity/index.js';
-import { createTracker, type Tracker, type TrackerEvents, type TrackerOptions } from '../../src/tracker/tracker.js';
+import { createTracker, kubeSource, type Tracker, type TrackerEvents, type TrackerOptions } from '../../src/tracker/tracker.js';
 import { aPlacement, aQuota, aSyncTarget } from '../builders/objects.js';
 import { clusterInfo, deleteFreshNamespaces, freshNamespace, kubectl, restartApiServer, type KubectlResult } from './support/cluster.js';
 import { compactEtcd } from './support/etcd.js';
@@ -92,7 +92,7 @@ async function proxyToApiServer(): Promise<TcpProxy> {
 
 function trackerFor(name: string, kubeConfig: KubeConfig, options: TrackerOptions = quick): { tracker: Tracker; state: TrackedState } {
   const state = new TrackedState();
-  const tracker = createTracker({ kubeConfig, state, log: log.child({ tracker: name }), options });
+  const tracker = createTracker({ source: kubeSource(kubeConfig), state, log: log.child({ tracker: name }), options });
   running.push(tracker);
   return { tracker, state };
 }
@@ -204,7 +204,7 @@ describe('a tracker on a healthy API server', () => {
     // This one lives for the whole describe (not stopped after each test), so it is made here.
     state = new TrackedState();
     const options = { ...quick, watchTimeoutSeconds: { min: 2, max: 4 } };
-    tracker = createTracker({ kubeConfig: serviceKubeConfig(), state, log: log.child({ tracker: 'steady' }), options });
+    tracker = createTracker({ source: kubeSource(serviceKubeConfig()), state, log: log.child({ tracker: 'steady' }), options });
     await tracker.start();
   });
 
