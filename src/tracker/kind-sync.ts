@@ -4,7 +4,7 @@ import { classifyLine, type WatchEvent } from './events.js';
 import type { KindInfo } from './kinds.js';
 import type { KubeSource } from './kube-source.js';
 import type { TrackerLog } from './log.js';
-import { backoffDelay, isGone, jitteredSeconds, planAfterWatch, type Backoff, type WatchEnd } from './policy.js';
+import { backoffDelay, isGone, jitteredSeconds, planAfterWatch, type Backoff, type Pause, type WatchEnd } from './policy.js';
 import type { Timer, Timers } from './timers.js';
 import type { StreamEnd } from './watch-stream.js';
 
@@ -174,7 +174,8 @@ export class KindSync {
         { err: error, attempt: this.failures + 1 },
         expired ? 'list continue token expired; listing again from the start' : 'list failed; retrying with backoff',
       );
-      await this.backOff();
+      // An expired continue token is an answer: the server is up, so the list starts over promptly.
+      await this.pause(expired ? 'base' : 'backoff');
       return 'list';
     }
     if (this.stopped) return 'list';
@@ -206,6 +207,8 @@ export class KindSync {
     if (relist) this.counters.relists++;
     const { deleted } = this.deps.applier.swap(list);
     this.resourceVersion = resourceVersion;
+    // A complete list is the server answering in full: whatever failed before is behind us.
+    this.failures = 0;
     const info: SyncedInfo = { objects: list.objects.length + list.applied.size, invalid: list.invalidKeys.size, deleted, resourceVersion, relist };
     this.deps.log.info({ ...info, ms: this.deps.clock() - started }, relist ? 'relisted' : 'listed');
     this.deps.onSynced(this.kind, info);
@@ -221,7 +224,7 @@ export class KindSync {
     if (end.type === 'stopped') return 'watch';
     this.afterWatch(end);
     const plan = planAfterWatch(end);
-    if (plan.failure) await this.backOff();
+    await this.pause(plan.pause);
     return plan.relist ? 'list' : 'watch';
   }
 
@@ -354,6 +357,12 @@ export class KindSync {
     if (this.inView === inView || (inView && this.stopped)) return;
     this.inView = inView;
     this.deps.onView(this.kind, inView, reason);
+  }
+
+  private async pause(pause: Pause): Promise<void> {
+    if (pause === 'none') return;
+    if (pause === 'base') this.failures = 0;
+    await this.backOff();
   }
 
   private async backOff(): Promise<void> {

@@ -36,11 +36,15 @@ export const trackerOptionsSchema = z.object({
   establishMs: positiveMs.default(1_000),
   /** A kind whose watch stays down this long is out of view: the tracker turns unready. */
   resumeGraceMs: positiveMs.default(5_000),
-  /** Retry pacing after failures: capped exponential with full jitter. */
+  /**
+   * Retry pacing after failures: capped exponential with full jitter. The cap is short because a
+   * kind that waits is a kind out of view (the grace window is over long before a longer wait
+   * would matter), and every second of it is a second of refused admissions once the server is back.
+   */
   backoff: z
     .object({ baseMs: positiveMs, capMs: positiveMs })
     .refine((backoff) => backoff.baseMs <= backoff.capMs, 'baseMs must not exceed capMs')
-    .default({ baseMs: 200, capMs: 30_000 }),
+    .default({ baseMs: 200, capMs: 1_000 }),
 })
   // A watch resumed after a normal close is confirmed only after establishMs; with a window that short
   // every quiet kind would turn unready at each of its watch's timeouts.
