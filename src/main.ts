@@ -15,7 +15,7 @@ import type { ServiceConfig } from './ops/config.js';
 import type { Logger } from './ops/logger.js';
 import { loadTlsMaterial, watchTlsMaterial } from './ops/tls.js';
 import { createReportLoop, reportsHandler } from './reporting/report-loop.js';
-import { createTracker } from './tracker/tracker.js';
+import { createTracker, kubeSource } from './tracker/tracker.js';
 import { createRequestListener } from './webhook/app.js';
 import { createHttpsServer } from './webhook/https-server.js';
 import { createReviewer, type Readiness } from './webhook/reviewer.js';
@@ -43,7 +43,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   const kubeConfig = loadKubeConfig(config);
   const state = new TrackedState();
   const ledger = new ReservationLedger();
-  const tracker = createTracker({ kubeConfig, state, log: log.child({ component: 'tracker' }) });
+  const tracker = createTracker({ source: kubeSource(kubeConfig), state, log: log.child({ component: 'tracker' }) });
   const store = new QuotaStore({ api: kubernetesQuotaStatusApi(kubeConfig), tracked: (key) => state.quotaObject(key) });
   const statusWriter = createQuotaStatusWriter({
     state,

@@ -12,7 +12,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { TrackedState } from '../../src/state/tracked-state.js';
 import { TRACKED_KINDS } from '../../src/tracker/kinds.js';
-import { createTracker } from '../../src/tracker/tracker.js';
+import { createTracker, kubeSource } from '../../src/tracker/tracker.js';
 
 export interface SyncFigures {
   readonly syncMs: number;
@@ -35,7 +35,7 @@ async function main(kubeconfig: string): Promise<SyncFigures> {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(kubeconfig);
   const state = new TrackedState();
-  const tracker = createTracker({ kubeConfig, state, log: pino({ level: 'silent' }) });
+  const tracker = createTracker({ source: kubeSource(kubeConfig), state, log: pino({ level: 'silent' }) });
   const empty = await settledMemory();
   const start = performance.now();
   await tracker.start();

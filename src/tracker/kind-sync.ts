@@ -1,11 +1,11 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { TrackedKind } from '../api/resources.js';
 import { emptyList, type CollectedList, type KindApplier } from './apply.js';
 import { classifyLine, type WatchEvent } from './events.js';
 import type { KindInfo } from './kinds.js';
 import type { KubeSource } from './kube-source.js';
 import type { TrackerLog } from './log.js';
-import { backoffDelay, isGone, jitteredSeconds, planAfterWatch, type Backoff, type WatchEnd } from './policy.js';
+import { backoffDelay, isGone, jitteredSeconds, planAfterWatch, type Backoff, type Pause, type WatchEnd } from './policy.js';
+import type { Timer, Timers } from './timers.js';
 import type { StreamEnd } from './watch-stream.js';
 
 /** Timing and sizing of list and watch (see docs/tracker.md for the defaults and why). */
@@ -47,6 +47,7 @@ export interface KindSyncDeps {
   readonly log: TrackerLog;
   readonly clock: () => number;
   readonly random: () => number;
+  readonly timers: Timers;
   /** The kind came into view (complete and current) or lost it. */
   readonly onView: (kind: TrackedKind, inView: boolean, reason: string) => void;
   readonly onSynced: (kind: TrackedKind, info: SyncedInfo) => void;
@@ -73,17 +74,17 @@ interface ChildSignal {
 // An AbortController that also aborts with `parent` (stop()) and, if given, after `timeoutMs`.
 // Hand-made rather than AbortSignal.any: the parent lives as long as the tracker, and listeners are
 // removed as soon as each request is done.
-function childOf(parent: AbortSignal, timeoutMs?: number): ChildSignal {
+function childOf(parent: AbortSignal, timers: Timers, timeoutMs?: number): ChildSignal {
   const controller = new AbortController();
   const abort = (): void => controller.abort(parent.reason);
   if (parent.aborted) abort();
   else parent.addEventListener('abort', abort, { once: true });
-  const timer = timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  const timer = timeoutMs === undefined ? undefined : timers.setTimeout(() => controller.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
   return {
     controller,
     dispose: () => {
       parent.removeEventListener('abort', abort);
-      clearTimeout(timer);
+      timer?.clear();
     },
   };
 }
@@ -96,8 +97,8 @@ interface Attempt {
   /** Set when the tracker itself ends the watch (an ERROR event, a bad line, the watchdog). */
   outcome: Ended | undefined;
   /** Until the response: the connect bound; then the watchdog, pushed back by every line. */
-  silence: NodeJS.Timeout | undefined;
-  settle: NodeJS.Timeout | undefined;
+  silence: Timer | undefined;
+  settle: Timer | undefined;
 }
 
 /**
@@ -111,7 +112,7 @@ export class KindSync {
   private resourceVersion = '';
   private inView = false;
   private failures = 0;
-  private grace: NodeJS.Timeout | undefined;
+  private grace: Timer | undefined;
   private readonly stopper = new AbortController();
   private loop: Promise<void> | undefined;
 
@@ -173,7 +174,8 @@ export class KindSync {
         { err: error, attempt: this.failures + 1 },
         expired ? 'list continue token expired; listing again from the start' : 'list failed; retrying with backoff',
       );
-      await this.backOff();
+      // An expired continue token is an answer: the server is up, so the list starts over promptly.
+      await this.pause(expired ? 'base' : 'backoff');
       return 'list';
     }
     if (this.stopped) return 'list';
@@ -187,7 +189,7 @@ export class KindSync {
     let continueToken: string | undefined;
     let resourceVersion: string;
     do {
-      const abort = childOf(this.stopper.signal, this.deps.settings.listTimeoutMs);
+      const abort = childOf(this.stopper.signal, this.deps.timers, this.deps.settings.listTimeoutMs);
       const page = await this.deps.source
         .listPage(this.deps.info, { limit: this.deps.settings.pageSize, continueToken }, abort.controller.signal)
         .finally(() => abort.dispose());
@@ -205,6 +207,8 @@ export class KindSync {
     if (relist) this.counters.relists++;
     const { deleted } = this.deps.applier.swap(list);
     this.resourceVersion = resourceVersion;
+    // A complete list is the server answering in full: whatever failed before is behind us.
+    this.failures = 0;
     const info: SyncedInfo = { objects: list.objects.length + list.applied.size, invalid: list.invalidKeys.size, deleted, resourceVersion, relist };
     this.deps.log.info({ ...info, ms: this.deps.clock() - started }, relist ? 'relisted' : 'listed');
     this.deps.onSynced(this.kind, info);
@@ -220,12 +224,12 @@ export class KindSync {
     if (end.type === 'stopped') return 'watch';
     this.afterWatch(end);
     const plan = planAfterWatch(end);
-    if (plan.failure) await this.backOff();
+    await this.pause(plan.pause);
     return plan.relist ? 'list' : 'watch';
   }
 
   private async watchOnce(): Promise<WatchEnd> {
-    const attempt: Attempt = { abort: childOf(this.stopper.signal), established: false, outcome: undefined, silence: undefined, settle: undefined };
+    const attempt: Attempt = { abort: childOf(this.stopper.signal, this.deps.timers), established: false, outcome: undefined, silence: undefined, settle: undefined };
     const params = { resourceVersion: this.resourceVersion, timeoutSeconds: jitteredSeconds(this.deps.settings.watchTimeoutSeconds, this.deps.random) };
     this.watchSilence(attempt, this.deps.settings.connectTimeoutMs);
     try {
@@ -238,14 +242,14 @@ export class KindSync {
       return this.endOf(attempt, end);
     } finally {
       attempt.abort.dispose();
-      clearTimeout(attempt.silence);
-      clearTimeout(attempt.settle);
+      attempt.silence?.clear();
+      attempt.settle?.clear();
     }
   }
 
   private watchSilence(attempt: Attempt, ms: number): void {
-    clearTimeout(attempt.silence);
-    attempt.silence = setTimeout(() => {
+    attempt.silence?.clear();
+    attempt.silence = this.deps.timers.setTimeout(() => {
       this.counters.watchdogAborts++;
       this.deps.log.warn({ silentMs: ms, resourceVersion: this.resourceVersion }, 'watch silent for too long; aborting it');
       this.endAttempt(attempt, { type: 'watchdog', established: attempt.established });
@@ -254,7 +258,7 @@ export class KindSync {
 
   private opened(attempt: Attempt): void {
     this.watchSilence(attempt, this.deps.settings.watchdogMs);
-    attempt.settle = setTimeout(() => this.established(attempt), this.deps.settings.establishMs);
+    attempt.settle = this.deps.timers.setTimeout(() => this.established(attempt), this.deps.settings.establishMs);
   }
 
   private line(attempt: Attempt, line: string): void {
@@ -292,7 +296,7 @@ export class KindSync {
   private established(attempt: Attempt): void {
     if (attempt.established || attempt.outcome) return;
     attempt.established = true;
-    clearTimeout(attempt.settle);
+    attempt.settle?.clear();
     this.failures = 0;
     this.clearGrace();
     this.setView(true, 'watch resumed');
@@ -338,14 +342,14 @@ export class KindSync {
   private startGrace(): void {
     if (!this.inView || this.grace) return;
     const ms = this.deps.settings.resumeGraceMs;
-    this.grace = setTimeout(() => {
+    this.grace = this.deps.timers.setTimeout(() => {
       this.grace = undefined;
       this.setView(false, `watch down for more than ${ms} ms`);
     }, ms);
   }
 
   private clearGrace(): void {
-    clearTimeout(this.grace);
+    this.grace?.clear();
     this.grace = undefined;
   }
 
@@ -355,9 +359,15 @@ export class KindSync {
     this.deps.onView(this.kind, inView, reason);
   }
 
+  private async pause(pause: Pause): Promise<void> {
+    if (pause === 'none') return;
+    if (pause === 'base') this.failures = 0;
+    await this.backOff();
+  }
+
   private async backOff(): Promise<void> {
     this.failures++;
     const ms = backoffDelay(this.failures, this.deps.settings.backoff, this.deps.random);
-    await sleep(ms, undefined, { signal: this.stopper.signal }).catch(() => undefined);
+    await this.deps.timers.sleep(ms, this.stopper.signal);
   }
 }

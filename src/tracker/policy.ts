@@ -40,27 +40,37 @@ export type WatchEnd =
   | { readonly type: 'watchdog'; readonly established: boolean }
   | { readonly type: 'stopped' };
 
-/** What to do after a watch ended: relist or resume from the last resourceVersion, and whether it counts as a failure (wait with backoff first). */
+/**
+ * How long to wait before the next request: `none`; `base`, one jittered base delay with the
+ * failure count started over (the server answered, so the outage's backoff is behind us); or
+ * `backoff`, one more failure.
+ */
+export type Pause = 'none' | 'base' | 'backoff';
+
+/** What to do after a watch ended: relist or resume from the last resourceVersion, and how long to wait first. */
 export interface WatchPlan {
   readonly relist: boolean;
-  readonly failure: boolean;
+  readonly pause: Pause;
 }
 
 /**
  * The decision table. Only 410 needs a relist: after any other end the server can replay what came
  * after the last resourceVersion applied, so resuming loses nothing. A clean close of an established
  * watch is the normal end of a watch's timeout and resumes at once; a watch the server closes before
- * accepting it would otherwise be reopened in a tight loop, so that close counts as a failure.
+ * accepting it would otherwise be reopened in a tight loop, so that close counts as a failure. A 410
+ * is no failure: the server answered, and after a restart it is the first thing it says; reusing the
+ * backoff built up while it was down kept replicas unready for seconds after it was back (issue 14).
+ * The relist still waits one jittered base delay, so replicas that got their 410s together spread out.
  */
 export function planAfterWatch(end: Exclude<WatchEnd, { type: 'stopped' }>): WatchPlan {
   switch (end.type) {
     case 'closed':
-      return { relist: false, failure: !end.established };
+      return { relist: false, pause: end.established ? 'none' : 'backoff' };
     case 'expired':
-      return { relist: true, failure: true };
+      return { relist: true, pause: 'base' };
     case 'failed':
     case 'watchdog':
-      return { relist: false, failure: true };
+      return { relist: false, pause: 'backoff' };
   }
 }
 

@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { describeIssues } from '../api/errors.js';
 import type { TrackedKind, TrackedObject } from '../api/resources.js';
@@ -7,11 +6,14 @@ import type { TrackedState } from '../state/tracked-state.js';
 import { KindApplier, type ApplySink } from './apply.js';
 import { KindSync, type SyncedInfo, type SyncSettings } from './kind-sync.js';
 import { TRACKED_KINDS } from './kinds.js';
-import { kubeSource } from './kube-source.js';
+import type { KubeSource } from './kube-source.js';
 import type { TrackerLog } from './log.js';
+import { realTimers, type Timers } from './timers.js';
 
 export type { TrackerLog } from './log.js';
 export type { SyncedInfo } from './kind-sync.js';
+export { kubeSource, type KubeSource } from './kube-source.js';
+export { realTimers, type Timer, type Timers } from './timers.js';
 
 const positiveMs = z.number().int().positive();
 
@@ -34,11 +36,15 @@ export const trackerOptionsSchema = z.object({
   establishMs: positiveMs.default(1_000),
   /** A kind whose watch stays down this long is out of view: the tracker turns unready. */
   resumeGraceMs: positiveMs.default(5_000),
-  /** Retry pacing after failures: capped exponential with full jitter. */
+  /**
+   * Retry pacing after failures: capped exponential with full jitter. The cap is short because a
+   * kind that waits is a kind out of view (the grace window is over long before a longer wait
+   * would matter), and every second of it is a second of refused admissions once the server is back.
+   */
   backoff: z
     .object({ baseMs: positiveMs, capMs: positiveMs })
     .refine((backoff) => backoff.baseMs <= backoff.capMs, 'baseMs must not exceed capMs')
-    .default({ baseMs: 200, capMs: 30_000 }),
+    .default({ baseMs: 200, capMs: 1_000 }),
 })
   // A watch resumed after a normal close is confirmed only after establishMs; with a window that short
   // every quiet kind would turn unready at each of its watch's timeouts.
@@ -49,10 +55,13 @@ export type TrackerOptions = z.input<typeof trackerOptionsSchema> & {
   readonly clock?: () => number;
   /** Uniform in [0, 1); defaults to Math.random (jitter). */
   readonly random?: () => number;
+  /** Timeouts and backoff sleeps; defaults to Node's timers. Tests pass a manual clock (with `clock` from the same). */
+  readonly timers?: Timers;
 };
 
 export interface TrackerDeps {
-  readonly kubeConfig: KubeConfig;
+  /** The API server's list and watch; `kubeSource(kubeConfig)` in the service, a scripted double in tests. */
+  readonly source: KubeSource;
   readonly state: TrackedState;
   readonly log: TrackerLog;
   readonly options?: TrackerOptions;
@@ -141,14 +150,13 @@ class ListWatchTracker extends EventEmitter<TrackerEvents> implements Tracker {
   private started: Startup | undefined;
   private stopping: Promise<void> | undefined;
 
-  constructor({ kubeConfig, state, log, options = {} }: TrackerDeps) {
+  constructor({ source, state, log, options = {} }: TrackerDeps) {
     super();
     this.log = log;
-    const { clock = Date.now, random = Math.random, ...rest } = options;
+    const { clock = Date.now, random = Math.random, timers = realTimers, ...rest } = options;
     const parsed = trackerOptionsSchema.safeParse(rest);
     if (!parsed.success) throw new Error(`invalid tracker options: ${describeIssues(parsed.error)}`);
     const settings: SyncSettings = parsed.data;
-    const source = kubeSource(kubeConfig);
     const pairs = TRACKED_KINDS.map((info) => {
       const kindLog = log.child({ kind: info.kind });
       const applier = new KindApplier(info.kind, state, this.sinkFor(kindLog));
@@ -160,6 +168,7 @@ class ListWatchTracker extends EventEmitter<TrackerEvents> implements Tracker {
         log: kindLog,
         clock,
         random,
+        timers,
         onView: (kind, inView, reason) => this.viewChanged(kind, inView, reason),
         onSynced: (kind, info) => this.publish('synced', kind, info),
       });

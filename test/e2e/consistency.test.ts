@@ -51,6 +51,21 @@ const createAll = (ns: string, names: readonly string[]) => Promise.all(names.ma
 
 const names = (prefix: string, count = BURST) => Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
 
+/** The requests the quota object holds reservations for, as the API server stores it. */
+async function reservations(ns: string): Promise<string[]> {
+  const listed = await kubectl(['get', 'wq', 'limit', '-n', ns, '-o', 'jsonpath={range .status.reservations[*]}{.request}{"\\n"}{end}']);
+  expect(listed.code).toBe(0);
+  return listed.stdout.split('\n').filter(Boolean);
+}
+
+/** Whether every replica would admit `cpu` more now (a dry run reserves nothing). */
+async function everyReplicaAdmits(ns: string, cpu: number): Promise<void> {
+  for (const [index, replica] of webhook.set.replicas.entries()) {
+    const answer = await review(index, anAdmissionReview({ uid: `room-${replica.port}-${Date.now()}`, dryRun: true, object: { ...placement(ns, 'room'), spec: { resourceRequirements: { cpu: String(cpu) }, targetClusters: [] } } }));
+    expect(answer).toMatchObject({ allowed: true });
+  }
+}
+
 async function stored(ns: string): Promise<number> {
   const listed = await kubectl(['get', 'wp', '-n', ns, '-o', 'name']);
   return listed.stdout.split('\n').filter(Boolean).length;
@@ -91,8 +106,7 @@ describe('two replicas, one quota that fits exactly K', () => {
     const replicas = webhook.set.replicas.length;
     const answers = await Promise.all(names('r').map((name, i) => review(i % replicas, createReview(ns, name, `${ns}-${name}`))));
     expect(answers.filter((answer) => answer.allowed)).toHaveLength(K);
-    const reservations = await kubectl(['get', 'wq', 'limit', '-n', ns, '-o', 'jsonpath={range .status.reservations[*]}{.request}{"\\n"}{end}']);
-    expect(reservations.stdout.split('\n').filter(Boolean)).toHaveLength(K);
+    expect(await reservations(ns)).toHaveLength(K);
   }, 60_000);
 
   it(`a reservation whose object never appears stops counting within the TTL (${TTL_SECONDS}s)`, async () => {
@@ -126,14 +140,17 @@ describe('two replicas, one quota that fits exactly K', () => {
   it(`killing one replica in the middle of a burst still leaves exactly ${K}`, async () => {
     const ns = await quotaNamespace('kill');
     const burst = createAll(ns, names('p'));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Mid-burst: the replicas have begun admitting (a reservation is in the quota object).
+    await eventually(async () => expect((await reservations(ns)).length + (await stored(ns))).toBeGreaterThan(0));
     await webhook.kill(1);
     const results = await burst;
     for (const result of results.filter((r) => r.code !== 0)) expect(result.stderr).toMatch(/exceeded quota|failed calling webhook/);
     expect(await stored(ns)).toBeLessThanOrEqual(K);
     // Reservations the killed replica made for requests it never answered expire; then the quota fills to K exactly.
     await webhook.restart();
-    await new Promise((resolve) => setTimeout(resolve, TTL_SECONDS * 1000));
+    // Expiry seen as its effect: both replicas admit the rest of the quota again.
+    const free = K - (await stored(ns));
+    if (free > 0) await eventually(() => everyReplicaAdmits(ns, free), (TTL_SECONDS + 10) * 1000);
     await createAll(ns, names('q'));
     expect(await stored(ns)).toBe(K);
   }, 120_000);

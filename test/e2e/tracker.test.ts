@@ -8,15 +8,16 @@
  */
 import { on, once } from 'node:events';
 import * as path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { TrackedState } from '../../src/state/tracked-state.js';
 import { formatList } from '../../src/quantity/index.js';
-import { createTracker, type Tracker, type TrackerEvents, type TrackerOptions } from '../../src/tracker/tracker.js';
+import { createTracker, kubeSource, type KubeSource, type Tracker, type TrackerEvents, type TrackerOptions } from '../../src/tracker/tracker.js';
 import { aPlacement, aQuota, aSyncTarget } from '../builders/objects.js';
+import { observed } from '../support/observed-source.js';
+import { until } from '../support/until.js';
 import { clusterInfo, deleteFreshNamespaces, freshNamespace, kubectl, restartApiServer, type KubectlResult } from './support/cluster.js';
 import { compactEtcd } from './support/etcd.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
@@ -90,9 +91,9 @@ async function proxyToApiServer(): Promise<TcpProxy> {
   return proxy;
 }
 
-function trackerFor(name: string, kubeConfig: KubeConfig, options: TrackerOptions = quick): { tracker: Tracker; state: TrackedState } {
+function trackerFor(name: string, source: KubeSource, options: TrackerOptions = quick): { tracker: Tracker; state: TrackedState } {
   const state = new TrackedState();
-  const tracker = createTracker({ kubeConfig, state, log: log.child({ tracker: name }), options });
+  const tracker = createTracker({ source, state, log: log.child({ tracker: name }), options });
   running.push(tracker);
   return { tracker, state };
 }
@@ -143,15 +144,6 @@ async function nextEvent<E extends 'change' | 'invalid' | 'synced'>(
   throw new Error(`the ${event} events ended before ${what}`);
 }
 
-/** Polls a condition the tracker exposes no event for; fails with `what` after `timeoutMs`. */
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await sleep(50);
-  }
-}
-
 const changeOf =
   (kind: TrackerEvents['change'][0], key: string, present = true) =>
   (...[k, changedKey, object]: TrackerEvents['change']): boolean =>
@@ -178,15 +170,17 @@ async function watchExpired(resourceVersion: string): Promise<boolean> {
  */
 async function expireInWatchCache(resourceVersion: string, churnNs: string): Promise<number> {
   const started = Date.now();
-  for (let round = 1; Date.now() - started < 200_000; round++) {
-    if (Date.now() - started >= 70_000) {
-      const items = Array.from({ length: 100 }, (_, i) => ({ ...aPlacement(`churn-${i}`, { priority: round }), metadata: { name: `churn-${i}`, namespace: churnNs } }));
-      expectSuccess(await kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }) }));
-      if (await watchExpired(resourceVersion)) return Date.now() - started;
-    }
-    await sleep(2_000);
-  }
-  throw new Error(`resourceVersion ${resourceVersion} still served after 200 s of writes`);
+  let round = 0;
+  const churnedUntilExpired = async (): Promise<boolean> => {
+    // Writes inside the window cannot expire the version; they would only load the machine.
+    if (Date.now() - started < 70_000) return false;
+    round++;
+    const items = Array.from({ length: 100 }, (_, i) => ({ ...aPlacement(`churn-${i}`, { priority: round }), metadata: { name: `churn-${i}`, namespace: churnNs } }));
+    expectSuccess(await kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }) }));
+    return watchExpired(resourceVersion);
+  };
+  await until(churnedUntilExpired, `the API server answering 410 for resourceVersion ${resourceVersion}`, { timeoutMs: 200_000, everyMs: 2_000 });
+  return Date.now() - started;
 }
 
 // ---- tests -----------------------------------------------------------------------------------
@@ -204,7 +198,7 @@ describe('a tracker on a healthy API server', () => {
     // This one lives for the whole describe (not stopped after each test), so it is made here.
     state = new TrackedState();
     const options = { ...quick, watchTimeoutSeconds: { min: 2, max: 4 } };
-    tracker = createTracker({ kubeConfig: serviceKubeConfig(), state, log: log.child({ tracker: 'steady' }), options });
+    tracker = createTracker({ source: kubeSource(serviceKubeConfig()), state, log: log.child({ tracker: 'steady' }), options });
     await tracker.start();
   });
 
@@ -270,7 +264,7 @@ describe('a tracker on a healthy API server', () => {
   it('resumes its short watches from the last resourceVersion: no relist, no restart', async () => {
     // Each watch asks to be closed after 2-4 s: two more per kind means every kind resumed twice.
     const watchesBefore = tracker.stats().watches;
-    await until(() => tracker.stats().watches >= watchesBefore + 6, 'two more watches per kind', 20_000);
+    await until(() => tracker.stats().watches >= watchesBefore + 6, 'two more watches per kind', { timeoutMs: 20_000 });
     const seen = nextEvent(tracker, 'change', changeOf('WorkloadPlacement', `${ns}/p5`), 'p5 after the resumes');
     await apply(placement('p5', '1', cluster));
     await seen;
@@ -283,7 +277,7 @@ describe('a tracker on a healthy API server', () => {
 describe('a tracker whose connection dies silently', () => {
   it('the watchdog aborts the silent watch and resumes; a change made meanwhile arrives', async () => {
     const proxy = await proxyToApiServer();
-    const { tracker, state } = trackerFor('watchdog', serviceKubeConfig(proxy.url), { ...quick, watchdogMs: 4_000, resumeGraceMs: 3_000 });
+    const { tracker, state } = trackerFor('watchdog', kubeSource(serviceKubeConfig(proxy.url)), { ...quick, watchdogMs: 4_000, resumeGraceMs: 3_000 });
     const cluster = `${ns}-wd`;
     await apply(placement('wd-1', '1', cluster));
     await tracker.start();
@@ -308,7 +302,7 @@ describe('a tracker whose connection dies silently', () => {
 describe('a tracker across an API server restart', () => {
   it('goes unready, comes back ready with objects deleted and changed during the outage, and follows changes after it', async () => {
     const proxy = await proxyToApiServer();
-    const { tracker, state } = trackerFor('restart', serviceKubeConfig(proxy.url));
+    const { tracker, state } = trackerFor('restart', kubeSource(serviceKubeConfig(proxy.url)));
     const cluster = `${ns}-rs`;
     await apply(placement('rs-gone', '1', cluster), placement('rs-kept', '2', cluster));
     await tracker.start();
@@ -343,7 +337,7 @@ describe('a tracker across an API server restart', () => {
 describe('a tracker whose resourceVersion expired while it was cut off', () => {
   it('gets 410 on resume, relists, and ends with the API server state', async () => {
     const proxy = await proxyToApiServer();
-    const { tracker, state } = trackerFor('expired', serviceKubeConfig(proxy.url));
+    const { tracker, state } = trackerFor('expired', kubeSource(serviceKubeConfig(proxy.url)));
     const cluster = `${ns}-ex`;
     const churnNs = await freshNamespace('tracker-churn');
     await apply(placement('ex-gone', '1', cluster), placement('ex-kept', '2', cluster));
@@ -386,13 +380,15 @@ describe('a tracker that cannot reach the API server', () => {
   it('stays unready, and stop() ends it promptly (start() rejects)', async () => {
     const proxy = await proxyToApiServer();
     proxy.refuseNew();
-    const { tracker } = trackerFor('unreachable', serviceKubeConfig(proxy.url));
+    const source = observed(kubeSource(serviceKubeConfig(proxy.url)));
+    const { tracker } = trackerFor('unreachable', source);
     const started = tracker.start();
     const outcome = started.then(
       () => 'started',
       (error: unknown) => String(error),
     );
-    await sleep(1_500);
+    // Every kind's list refused and retried with backoff, and still no view.
+    await until(() => source.failedLists >= 6, 'lists refused twice per kind');
     expect([tracker.ready(), tracker.stats().lists]).toEqual([false, 0]);
     const t0 = Date.now();
     await tracker.stop();

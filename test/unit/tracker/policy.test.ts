@@ -46,12 +46,12 @@ describe('jitteredSeconds', () => {
 
 describe('planAfterWatch', () => {
   it.each<[string, Exclude<WatchEnd, { type: 'stopped' }>, WatchPlan]>([
-    ['a clean close of an accepted watch (its timeout) resumes at once', { type: 'closed', established: true }, { relist: false, failure: false }],
-    ['a clean close before the server accepted the watch resumes after backoff', { type: 'closed', established: false }, { relist: false, failure: true }],
-    ['410 relists', { type: 'expired', message: 'too old resource version: 1 (220)' }, { relist: true, failure: true }],
-    ['a network error resumes after backoff', { type: 'failed', error: new Error('socket hang up'), established: true }, { relist: false, failure: true }],
-    ['a refused request resumes after backoff', { type: 'failed', error: new WatchHttpError(429, undefined), established: false }, { relist: false, failure: true }],
-    ['the watchdog resumes after backoff', { type: 'watchdog', established: true }, { relist: false, failure: true }],
+    ['a clean close of an accepted watch (its timeout) resumes at once', { type: 'closed', established: true }, { relist: false, pause: 'none' }],
+    ['a clean close before the server accepted the watch resumes after backoff', { type: 'closed', established: false }, { relist: false, pause: 'backoff' }],
+    ['410 relists after one base delay, the failure count started over (the server answered)', { type: 'expired', message: 'too old resource version: 1 (220)' }, { relist: true, pause: 'base' }],
+    ['a network error resumes after backoff', { type: 'failed', error: new Error('socket hang up'), established: true }, { relist: false, pause: 'backoff' }],
+    ['a refused request resumes after backoff', { type: 'failed', error: new WatchHttpError(429, undefined), established: false }, { relist: false, pause: 'backoff' }],
+    ['the watchdog resumes after backoff', { type: 'watchdog', established: true }, { relist: false, pause: 'backoff' }],
   ])('%s', (_name, end, plan) => {
     expect(planAfterWatch(end)).toEqual(plan);
   });
