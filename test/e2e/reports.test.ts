@@ -113,7 +113,7 @@ describe('/reports on a real API server', () => {
     expect([summary.status, summary.contentType]).toEqual([200, 'text/plain; charset=utf-8']);
     expect(summary.body).toMatch(new RegExp(`${ns}/compute +Active +40% cpu`));
     const csv = await webhook.report(0, '/reports/clusters.csv');
-    expect([csv.status, csv.contentType]).toEqual([200, 'text/csv; charset=utf-8']);
+    expect([csv.status, csv.contentType]).toEqual([200, 'text/csv; charset=utf-8; header=present']);
     const rows = csv.body.trim().split(/\r?\n/);
     const header = (rows[0] ?? '').split(',');
     const row = (rows.find((line) => line.startsWith(`${c1},`)) ?? '').split(',');
