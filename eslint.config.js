@@ -12,11 +12,11 @@ const MAY_IMPORT = {
   core: ['api', 'quantity'],
   state: ['core', 'api', 'quantity'],
   ops: ['api', 'quantity'],
-  tracker: ['state', 'core', 'api', 'quantity'],
-  consistency: ['state', 'core', 'api', 'quantity'],
-  webhook: ['consistency', 'state', 'core', 'api', 'quantity'],
-  enforcement: ['consistency', 'state', 'core', 'api', 'quantity'],
-  reporting: ['state', 'core', 'api', 'quantity'],
+  tracker: ['state', 'core', 'api', 'quantity', 'ops'],
+  consistency: ['state', 'core', 'api', 'quantity', 'ops'],
+  webhook: ['consistency', 'state', 'core', 'api', 'quantity', 'ops'],
+  enforcement: ['consistency', 'state', 'core', 'api', 'quantity', 'ops'],
+  reporting: ['state', 'core', 'api', 'quantity', 'ops'],
 };
 // Pure rooms do no IO and hold no framework: only the language and each other.
 const PURE = ['quantity', 'api', 'core'];

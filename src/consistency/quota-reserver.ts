@@ -52,6 +52,9 @@ interface QuotaQueue {
   busy: boolean;
 }
 
+/** Bound on a round that only gives reservations back: nobody waits on it, but the queue does. */
+const RELEASE_TIMEOUT_MS = 10_000;
+
 function decideOnce(pending: PendingHold, outcome: HoldOutcome): void {
   if (pending.decided) return;
   pending.decided = true;
@@ -93,24 +96,45 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     return { reservations: [...kept, ...accepted.map((pending) => pending.reservation)].map(toWireReservation) };
   };
 
-  const round = async (key: string, holds: PendingHold[], releases: Set<string>): Promise<void> => {
+  /**
+   * One write for the holds waiting on a quota. It is bounded by the earliest deadline among them
+   * (a write that outlives its review must not count), or by RELEASE_TIMEOUT_MS when it only gives
+   * back. A write that failed or was cut off may still have been applied by the API server: its
+   * holds are answered as refused, and their reservations are taken out again by the next round.
+   */
+  const round = async (key: string, holds: PendingHold[], releases: Set<string>, fresh: boolean): Promise<string[]> => {
     const accepted: PendingHold[] = [];
+    // Holds already past their deadline are refused by the change itself; they do not bound the write.
+    const nowMs = clock();
+    const ahead = holds.map((pending) => pending.deadlineMs).filter((deadlineMs) => deadlineMs > nowMs);
+    const signal = AbortSignal.timeout((ahead.length > 0 ? Math.min(...ahead) : nowMs + RELEASE_TIMEOUT_MS) - nowMs);
     try {
-      const quota = await store.update(key, roundChange(key, holds, releases, accepted));
+      const quota = await store.update(key, roundChange(key, holds, releases, accepted), signal, { fresh });
       // A quota deleted meanwhile limits nothing any more.
       for (const pending of quota ? accepted : holds) decideOnce(pending, { ok: true });
+      return [];
     } catch (error) {
-      log.warn({ quota: key, err: error }, 'quota reservation write failed');
-      for (const pending of holds) decideOnce(pending, { ok: false, message: `could not reserve on quota ${key}: ${describeApiError(error)}; try again` });
+      const timedOut = signal.aborted;
+      log.warn({ quota: key, err: error, timedOut }, 'quota reservation write failed');
+      const message = timedOut
+        ? `could not confirm quota ${key} in time: the API server did not answer before the request's deadline; retry`
+        : `could not reserve on quota ${key}: ${describeApiError(error)}; try again`;
+      for (const pending of holds) decideOnce(pending, { ok: false, message });
+      return accepted.map((pending) => pending.reservation.request);
     }
   };
 
   const drain = async (key: string, queue: QuotaQueue): Promise<void> => {
+    let uncertain = false;
     while (queue.holds.length > 0 || queue.releases.size > 0) {
       const holds = queue.holds.splice(0);
       const releases = queue.releases;
       queue.releases = new Set();
-      await round(key, holds, releases);
+      const maybeWritten = await round(key, holds, releases, uncertain);
+      // Refused holds whose write may have landed: the next round takes them out (or they expire),
+      // reading the object afresh, since no copy we hold shows what that write did.
+      uncertain = maybeWritten.length > 0;
+      if (holds.length > 0) for (const request of maybeWritten) queue.releases.add(request);
     }
     queue.busy = false;
     queues.delete(key);

@@ -1,19 +1,28 @@
 import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { GROUP, VERSION, workspaceQuotaSchema, type WorkspaceQuota } from '../api/resources.js';
 import { isOlderVersion } from '../core/quota-agreement.js';
+import { withSignal } from '../ops/kube-request.js';
 import { BoundedCache } from '../state/bounded-cache.js';
 
 /** The two calls compare-and-swap needs; injectable so tests can drive conflicts. */
+/** Which quota object. */
+export interface QuotaRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
 export interface QuotaStatusApi {
-  /** The quota as stored now; undefined when it no longer exists. */
-  get(namespace: string, name: string): Promise<unknown>;
-  /** Merge-patches `status`, but only if the object still has `resourceVersion`; a 409 otherwise. */
-  patchStatus(namespace: string, name: string, resourceVersion: string, status: object): Promise<unknown>;
+  /** The quota as stored now; undefined when it no longer exists. Aborted with `signal`. */
+  get(ref: QuotaRef, signal: AbortSignal): Promise<unknown>;
+  /** Merge-patches `status`, but only if the object still has `resourceVersion`; a 409 otherwise. Aborted with `signal`. */
+  patchStatus(ref: QuotaRef, resourceVersion: string, status: object, signal: AbortSignal): Promise<unknown>;
 }
 
 /** What to write given the quota as it is now; undefined when nothing needs writing. */
 export type StatusChange = (quota: WorkspaceQuota) => object | undefined;
 
+const CONFLICT = Symbol('conflict');
+const refOf = (quota: WorkspaceQuota): QuotaRef => ({ namespace: quota.metadata.namespace ?? 'default', name: quota.metadata.name });
 const isConflict = (error: unknown): boolean => error instanceof ApiException && error.code === 409;
 const isNotFound = (error: unknown): boolean => error instanceof ApiException && error.code === 404;
 
@@ -21,18 +30,21 @@ const isNotFound = (error: unknown): boolean => error instanceof ApiException &&
 export function kubernetesQuotaStatusApi(kubeConfig: KubeConfig): QuotaStatusApi {
   const api = kubeConfig.makeApiClient(CustomObjectsApi);
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-  const target = (namespace: string, name: string) => ({ group: GROUP, version: VERSION, plural: 'workspacequotas', namespace, name });
+  const target = ({ namespace, name }: QuotaRef) => ({ group: GROUP, version: VERSION, plural: 'workspacequotas', namespace, name });
   return {
-    get: async (namespace, name) => {
+    get: async (ref, signal) => {
       try {
-        return (await api.getNamespacedCustomObject(target(namespace, name))) as unknown;
+        return (await api.getNamespacedCustomObject(target(ref), withSignal(signal))) as unknown;
       } catch (error) {
         if (isNotFound(error)) return undefined;
         throw error;
       }
     },
-    patchStatus: async (namespace, name, resourceVersion, status) =>
-      (await api.patchNamespacedCustomObjectStatus({ ...target(namespace, name), body: { metadata: { resourceVersion }, status } }, mergePatch)) as unknown,
+    patchStatus: async (ref, resourceVersion, status, signal) =>
+      (await api.patchNamespacedCustomObjectStatus(
+        { ...target(ref), body: { metadata: { resourceVersion }, status } },
+        withSignal(signal, mergePatch),
+      )) as unknown,
   };
 }
 
@@ -74,27 +86,44 @@ export class QuotaStore {
   }
 
   /**
-   * Applies `change` until a write succeeds or `change` has nothing to write. Resolves to the quota as
-   * last seen, or undefined when it no longer exists. Rejects on API errors and after `maxAttempts`
-   * conflicts in a row.
+   * Applies `change` until a write succeeds or `change` has nothing to write, starting from the
+   * newest copy known (or, with `fresh`, the API server's). Resolves to the quota as
+   * last seen, or undefined when it no longer exists. Rejects on API errors, after `maxAttempts`
+   * conflicts in a row, and when `signal` aborts (every call is bounded by it: a write that outlives
+   * the admission it serves must not be made).
    */
-  async update(key: string, change: StatusChange): Promise<WorkspaceQuota | undefined> {
-    let quota = this.latest(key);
+  async update(key: string, change: StatusChange, signal: AbortSignal, { fresh = false } = {}): Promise<WorkspaceQuota | undefined> {
+    // `fresh`: start from the API server's copy, when a write of ours may have landed unseen.
+    const known = this.latest(key);
+    let quota = fresh && known ? await this.refetch(key, known, signal) : known;
     for (let attempt = 1; quota; attempt += 1) {
+      signal.throwIfAborted();
       const status = change(quota);
       if (!status) return quota;
-      const { namespace = 'default', name, resourceVersion } = quota.metadata;
-      // Without a resourceVersion the patch would carry no precondition and overwrite whatever is
-      // stored: fail closed instead (the caller denies, or retries on the next touch).
-      if (!resourceVersion) throw new Error(`quota ${key} has no resourceVersion to compare-and-swap on; not writing`);
-      try {
-        return this.remember(key, await this.options.api.patchStatus(namespace, name, resourceVersion, status));
-      } catch (error) {
-        if (!isConflict(error) || attempt >= this.maxAttempts) throw error;
-      }
-      quota = this.remember(key, await this.options.api.get(namespace, name));
+      const written = await this.write(key, quota, status, signal);
+      if (written !== CONFLICT) return written;
+      if (attempt >= this.maxAttempts) throw new Error(`quota ${key}: ${attempt} write conflicts in a row; giving up`);
+      quota = await this.refetch(key, quota, signal);
     }
     return undefined;
+  }
+
+  /** One compare-and-swap write; CONFLICT when the object moved on since `quota`. */
+  private async write(key: string, quota: WorkspaceQuota, status: object, signal: AbortSignal): Promise<WorkspaceQuota | undefined | typeof CONFLICT> {
+    const { resourceVersion } = quota.metadata;
+    // Without a resourceVersion the patch would carry no precondition and overwrite whatever is
+    // stored: fail closed instead (the caller denies, or retries on the next touch).
+    if (!resourceVersion) throw new Error(`quota ${key} has no resourceVersion to compare-and-swap on; not writing`);
+    try {
+      return this.remember(key, await this.options.api.patchStatus(refOf(quota), resourceVersion, status, signal));
+    } catch (error) {
+      if (isConflict(error)) return CONFLICT;
+      throw error;
+    }
+  }
+
+  private async refetch(key: string, quota: WorkspaceQuota, signal: AbortSignal): Promise<WorkspaceQuota | undefined> {
+    return this.remember(key, await this.options.api.get(refOf(quota), signal));
   }
 
   private remember(key: string, raw: unknown): WorkspaceQuota | undefined {

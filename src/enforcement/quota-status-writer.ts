@@ -4,6 +4,9 @@ import { isOlderVersion, sameReservations, toWireReservation, uncountedReservati
 import { desiredQuotaStatus, quotaStatusCurrent } from '../core/quota-status.js';
 import type { TrackedState } from '../state/tracked-state.js';
 
+/** A status write that hangs (API server stopped) must not hold every later write behind it. */
+const WRITE_TIMEOUT_MS = 10_000;
+
 export interface StatusWriterLog {
   debug(fields: object, message: string): void;
   warn(fields: object, message: string): void;
@@ -63,7 +66,7 @@ export function createQuotaStatusWriter(options: QuotaStatusWriterOptions): Quot
   const writeOne = async (key: string): Promise<void> => {
     if (!ready()) return; // the `ready` event touches every quota again
     try {
-      await store.update(key, settled(key));
+      await store.update(key, settled(key), AbortSignal.timeout(WRITE_TIMEOUT_MS));
     } catch (error) {
       // The next event or resync touches it again; a deleted quota simply stops being tracked.
       log.warn({ quota: key, err: error }, 'quota status write failed');

@@ -1,6 +1,7 @@
-import { CustomObjectsApi, Observable, type ConfigurationOptions, type KubeConfig, type RequestContext, type ResponseContext } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { GROUP, VERSION } from '../api/resources.js';
+import { withSignal } from '../ops/kube-request.js';
 import { collectionPath, type KindInfo } from './kinds.js';
 import { streamWatch, type StreamEnd, type WatchStreamHandlers } from './watch-stream.js';
 
@@ -27,22 +28,6 @@ const listSchema = z.object({
   metadata: z.object({ resourceVersion: z.string().min(1), continue: z.string().optional() }),
   items: z.array(z.unknown()).nullish(),
 });
-
-// client-node 1.4.0 sets no timeout on requests; the signal gives each page one (and lets stop() abort it).
-function withSignal(signal: AbortSignal): ConfigurationOptions {
-  return {
-    middleware: [
-      {
-        pre: (context: RequestContext) => {
-          context.setSignal(signal);
-          return new Observable(Promise.resolve(context));
-        },
-        post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
-      },
-    ],
-    middlewareMergeStrategy: 'append',
-  };
-}
 
 /** Lists with the generated CustomObjectsApi (paginated with limit/continue); watches with {@link streamWatch}. */
 export function kubeSource(kubeConfig: KubeConfig): KubeSource {

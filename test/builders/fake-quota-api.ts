@@ -1,5 +1,5 @@
 import { ApiException } from '@kubernetes/client-node';
-import type { QuotaStatusApi } from '../../src/consistency/quota-store.js';
+import type { QuotaRef, QuotaStatusApi } from '../../src/consistency/quota-store.js';
 import type { Manifest } from './objects.js';
 
 /**
@@ -13,6 +13,11 @@ export class FakeQuotaApi implements QuotaStatusApi {
   patches = 0;
   conflicts = 0;
   beforeWrite: ((api: FakeQuotaApi) => void) | undefined;
+  /**
+   * The next write hangs until its signal aborts, as a stopped API server: `unapplied` never lands,
+   * `applied` lands but its answer never comes back. Then writes answer normally again.
+   */
+  stallNext: 'unapplied' | 'applied' | undefined;
 
   constructor(manifest: Manifest) {
     this.object = structuredClone(manifest) as FakeQuotaApi['object'];
@@ -30,19 +35,31 @@ export class FakeQuotaApi implements QuotaStatusApi {
     return Promise.resolve(structuredClone(this.object));
   }
 
-  async patchStatus(_namespace: string, _name: string, resourceVersion: string, status: object): Promise<unknown> {
+  async patchStatus(_ref: QuotaRef, resourceVersion: string, status: object, signal: AbortSignal): Promise<unknown> {
     await Promise.resolve(); // answers on a later turn, as a network call would
     this.patches += 1;
     this.beforeWrite?.(this);
+    const stall = this.stallNext;
+    this.stallNext = undefined;
+    if (stall === 'unapplied') return aborted(signal);
     if (resourceVersion !== this.object.metadata.resourceVersion) {
       this.conflicts += 1;
       throw new ApiException(409, 'Conflict', { reason: 'Conflict' }, {});
     }
     this.write(status as Record<string, unknown>);
+    if (stall === 'applied') return aborted(signal);
     return structuredClone(this.object);
   }
 
   reservations(): { request: string; charge: Record<string, string> }[] {
     return (this.object.status?.reservations ?? []) as { request: string; charge: Record<string, string> }[];
   }
+}
+
+/** Rejects when `signal` aborts, as a request cut off by its timeout. */
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (signal.aborted) reject(signal.reason as Error);
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+  });
 }

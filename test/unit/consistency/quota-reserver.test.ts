@@ -5,10 +5,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { ApiException } from '@kubernetes/client-node';
 import { createQuotaReserver, type Hold, type QuotaReserver } from '../../../src/consistency/quota-reserver.js';
-import { QuotaStore } from '../../../src/consistency/quota-store.js';
+import { QuotaStore, type QuotaRef } from '../../../src/consistency/quota-store.js';
 import { mustParse, type ResourceList } from '../../../src/quantity/index.js';
 import { FakeQuotaApi } from '../../builders/fake-quota-api.js';
 import { aQuota, NOW, quota } from '../../builders/objects.js';
+import { until } from '../../support/until.js';
 
 const silent = { debug: () => undefined, warn: () => undefined };
 const KEY = 'team-a/compute';
@@ -114,8 +115,8 @@ describe('createQuotaReserver', () => {
     const apis: Record<string, FakeQuotaApi> = { [KEY]: first, 'team-a/z-small': second };
     const byName = { compute: first, 'z-small': second } as Record<string, FakeQuotaApi>;
     const api = {
-      get: (_ns: string, name: string) => byName[name]!.get(),
-      patchStatus: (ns: string, name: string, rv: string, status: object) => byName[name]!.patchStatus(ns, name, rv, status),
+      get: (ref: QuotaRef) => byName[ref.name]!.get(),
+      patchStatus: (ref: QuotaRef, rv: string, status: object, signal: AbortSignal) => byName[ref.name]!.patchStatus(ref, rv, status, signal),
     };
     const store = new QuotaStore({ api, tracked: (key) => (apis[key] ? quota(structuredClone(apis[key].object)) : undefined) });
     const reserver = createQuotaReserver({ store, fallbackUsed: () => ({}), clock: () => NOW, log: silent });
@@ -149,13 +150,36 @@ describe('createQuotaReserver', () => {
   });
 });
 
+describe('a write the API server does not answer', () => {
+  it('is cut off at the request\'s deadline: the review is refused in time and nothing is stored', async () => {
+    const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' } }));
+    api.stallNext = 'unapplied';
+    const { reserver } = replica(api);
+    const started = Date.now();
+    const outcome = await reserver.reserve(hold('a', '1', { deadlineMs: NOW + 300 }));
+    expect(outcome).toEqual({ ok: false, message: "could not confirm quota team-a/compute in time: the API server did not answer before the request's deadline; retry" });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(api.reservations()).toEqual([]);
+  });
+
+  it('that landed after all is taken out again by the next write, so a refused review holds nothing', async () => {
+    const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' } }));
+    api.stallNext = 'applied';
+    const { reserver } = replica(api);
+    const outcome = await reserver.reserve(hold('a', '1', { deadlineMs: NOW + 300 }));
+    expect(outcome.ok).toBe(false);
+    expect(api.reservations().map((reservation) => reservation.request)).toEqual(['a']);
+    await until(() => api.reservations().length === 0, 'the write that gives the refused hold back');
+  });
+});
+
 describe('QuotaStore', () => {
   it('fails closed on a copy without a resourceVersion: no write without a precondition', async () => {
     const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' } }));
     const unversioned = structuredClone(api.object);
     delete unversioned.metadata.resourceVersion;
     const store = new QuotaStore({ api, tracked: () => quota(unversioned) });
-    await expect(store.update(KEY, () => ({ used: { cpu: '1' } }))).rejects.toThrow('quota team-a/compute has no resourceVersion to compare-and-swap on; not writing');
+    await expect(store.update(KEY, () => ({ used: { cpu: '1' } }), new AbortController().signal)).rejects.toThrow('quota team-a/compute has no resourceVersion to compare-and-swap on; not writing');
     expect(api.patches).toBe(0);
   });
 });
