@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_NAME_LENGTH, MAX_UID_LENGTH } from './limits.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 
@@ -18,11 +19,12 @@ export const admissionReviewSchema = z.object({
   apiVersion: z.literal(ADMISSION_API_VERSION, { error: `apiVersion must be ${ADMISSION_API_VERSION}` }),
   kind: z.literal('AdmissionReview', { error: 'kind must be AdmissionReview' }),
   request: z.object({
-    uid: z.string().min(1),
+    // Bounded, so that no answer or log line echoes more than a uid or a name can be.
+    uid: z.string().min(1).max(MAX_UID_LENGTH),
     kind: groupVersionKind,
     subResource: z.string().optional(),
-    name: z.string().optional(),
-    namespace: z.string().optional(),
+    name: z.string().max(MAX_NAME_LENGTH).optional(),
+    namespace: z.string().max(MAX_NAME_LENGTH).optional(),
     operation: z.enum(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']),
     object: z.unknown().optional(),
     oldObject: z.unknown().optional(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { capped, joinCapped } from './limits.js';
 
 /** Renders a path as Kubernetes names fields: `spec.targetClusters[0].name`. */
 export function fieldPath(path: readonly PropertyKey[]): string {
@@ -7,11 +8,12 @@ export function fieldPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
-/** One line per issue, each naming the field: `spec.resourceRequirements.cpu: invalid quantity "2 cores": …`. */
+/**
+ * The issues, each naming the field: `spec.resourceRequirements.cpu: invalid quantity "2 cores": …`;
+ * the first few only, then how many more (a huge object must not make a huge message).
+ */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => (issue.path.length > 0 ? `${fieldPath(issue.path)}: ${issue.message}` : issue.message))
-    .join('; ');
+  return joinCapped(error.issues.map((issue) => capped(issue.path.length > 0 ? `${fieldPath(issue.path)}: ${issue.message}` : issue.message, 1024)));
 }
 
 // client-node's ApiException: the HTTP status and the body, which for the API server is a Status

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isNegative, parseQuantity, type Quantity, type ResourceList } from '../quantity/index.js';
+import { MAX_CONDITIONS, MAX_RESOURCE_NAME_LENGTH, MAX_RESOURCES } from './limits.js';
 
 /**
  * A Kubernetes quantity written as a string or an integer, parsed exactly; negative values refused.
@@ -27,10 +28,24 @@ export const quantityField = z.union([z.string(), z.number()]).transform((input,
   return parsed.quantity;
 });
 
+/**
+ * A size check that runs before `schema` parses a single element: a list or map over `max` entries
+ * is refused at the cost of counting them, not of parsing them (issue 14: a review with 100k
+ * resource names kept the event loop busy for seconds). The CRDs declare the same bound.
+ */
+export function atMost<T extends z.ZodType>(max: number, what: string, schema: T) {
+  const size = (value: unknown): number =>
+    Array.isArray(value) ? value.length : typeof value === 'object' && value !== null ? Object.keys(value).length : 0;
+  return z
+    .unknown()
+    .refine((value) => size(value) <= max, { message: `at most ${max} ${what}`, abort: true })
+    .pipe(schema);
+}
+
 /** A map of resource name to quantity (`{cpu: "2", memory: 4Gi}`). */
-export const resourceListField = z
-  .record(z.string().min(1), quantityField)
-  .transform((list): ResourceList => Object.freeze(list));
+export const resourceListField = atMost(MAX_RESOURCES, 'resources', z.record(z.string().min(1).max(MAX_RESOURCE_NAME_LENGTH), quantityField)).transform(
+  (list): ResourceList => Object.freeze(list),
+);
 
 const DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
 const UNIT_NS: Readonly<Record<string, bigint>> = {
@@ -165,6 +180,6 @@ export function uniqueBy<T>(keyOf: (item: T) => unknown, what: string) {
 }
 
 /** A list of conditions, at most one per type. */
-export const conditionsField = z.array(conditionField).superRefine(uniqueBy((c) => c.type, 'condition type')).default([]);
+export const conditionsField = atMost(MAX_CONDITIONS, 'conditions', z.array(conditionField).superRefine(uniqueBy((c) => c.type, 'condition type'))).default([]);
 
 export type Condition = z.output<typeof conditionField>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { mustParse, type ResourceList } from '../quantity/index.js';
-import { conditionsField, durationField, objectMetaField, resourceListField, timestampField, uniqueBy } from './fields.js';
+import { atMost, conditionsField, durationField, objectMetaField, resourceListField, timestampField, uniqueBy } from './fields.js';
+import { MAX_CLUSTERS, MAX_NAME_LENGTH, MAX_SELECTOR_TERMS, MAX_SELECTOR_VALUES } from './limits.js';
 
 export const GROUP = 'tmc.kcp.io';
 export const VERSION = 'v1alpha1';
@@ -21,8 +22,11 @@ const kindOf = <K extends string>(kind: K) => ({
 export const conflictStrategies = ['UseNewest', 'UseOldest', 'Priority', 'Manual'] as const;
 export type ConflictStrategy = (typeof conflictStrategies)[number];
 
+/** A SyncTarget name as a placement names it. */
+const clusterName = z.string().min(1).max(MAX_NAME_LENGTH);
+
 const clusterStatusField = z.object({
-  cluster: z.string().min(1),
+  cluster: clusterName,
   phase: z.string().default(''),
   observedGeneration: z.number().int().optional(),
   lastUpdated: timestampField.optional(),
@@ -37,10 +41,7 @@ export const workloadPlacementSchema = z.object({
       resourceRequirements: resourceListField
         .optional()
         .transform((given): ResourceList => Object.freeze({ ...DEFAULT_REQUIREMENTS, ...given })),
-      targetClusters: z
-        .array(z.object({ name: z.string().min(1) }))
-        .superRefine(uniqueBy((cluster) => cluster.name, 'cluster'))
-        .default([]),
+      targetClusters: atMost(MAX_CLUSTERS, 'clusters', z.array(z.object({ name: clusterName })).superRefine(uniqueBy((cluster) => cluster.name, 'cluster'))).default([]),
       priority: z.number().int().default(0),
       conflictStrategy: z.enum(conflictStrategies).default('UseNewest'),
     })
@@ -48,14 +49,8 @@ export const workloadPlacementSchema = z.object({
   status: z
     .object({
       phase: z.enum(['Pending', 'Placed', 'Evicted']).optional(),
-      selectedClusters: z
-        .array(z.string().min(1))
-        .superRefine(uniqueBy((cluster) => cluster, 'cluster'))
-        .default([]),
-      clusterStatuses: z
-        .array(clusterStatusField)
-        .superRefine(uniqueBy((entry) => entry.cluster, 'cluster'))
-        .default([]),
+      selectedClusters: atMost(MAX_CLUSTERS, 'clusters', z.array(clusterName).superRefine(uniqueBy((cluster) => cluster, 'cluster'))).default([]),
+      clusterStatuses: atMost(MAX_CLUSTERS, 'cluster statuses', z.array(clusterStatusField).superRefine(uniqueBy((entry) => entry.cluster, 'cluster'))).default([]),
       aggregatedStatus: z.record(z.string(), z.unknown()).optional(),
       conditions: conditionsField,
     })
@@ -94,16 +89,18 @@ const selectorOperators = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
 
 export const labelSelectorField = z
   .object({
-    matchLabels: z.record(z.string(), z.string()).default({}),
-    matchExpressions: z
-      .array(
+    matchLabels: atMost(MAX_SELECTOR_TERMS, 'labels', z.record(z.string(), z.string())).default({}),
+    matchExpressions: atMost(
+      MAX_SELECTOR_TERMS,
+      'expressions',
+      z.array(
         z.object({
           key: z.string().min(1),
           operator: z.enum(selectorOperators),
-          values: z.array(z.string()).default([]),
+          values: atMost(MAX_SELECTOR_VALUES, 'values', z.array(z.string())).default([]),
         }),
-      )
-      .default([]),
+      ),
+    ).default([]),
   })
   .superRefine((selector, ctx) => {
     selector.matchExpressions.forEach((expr, i) => {

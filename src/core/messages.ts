@@ -1,3 +1,4 @@
+import { joinCapped } from '../api/limits.js';
 import { cmp, formatForHumans, max, ZERO, type Quantity } from '../quantity/index.js';
 import type { CapacityShortfall, QuotaShortfall, Violation } from './fit.js';
 import type { QuotaLimits } from './view.js';
@@ -41,9 +42,10 @@ export function describeViolation(violation: Violation): string[] {
 
 /** The denial message: every violation, then (for cluster problems) where the placement would fit. */
 export function denialMessage(violations: readonly Violation[], clustersWithRoom: readonly string[] | undefined): string {
-  const clauses = violations.flatMap(describeViolation);
-  if (clustersWithRoom) clauses.push(`clusters with room: ${clustersWithRoom.length > 0 ? clustersWithRoom.join(', ') : 'none'}`);
-  return clauses.join('; ');
+  // Capped: one review must not make a message (and a log line) the size of its object.
+  const clauses = joinCapped(violations.flatMap(describeViolation));
+  if (!clustersWithRoom) return clauses;
+  return `${clauses}; clusters with room: ${clustersWithRoom.length > 0 ? clustersWithRoom.join(', ') : 'none'}`;
 }
 
 /** An admission warning for a soft limit the request crosses (SPEC §2: admitted, but told). */

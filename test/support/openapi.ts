@@ -68,6 +68,7 @@ const metadataArbitrary = fc.record(
 
 // The CEL rules of the CRDs, as the predicates they state (what the API server evaluates).
 const CEL_RULES: Readonly<Record<string, (value: unknown) => boolean>> = {
+  'self.all(k, size(k) <= 316)': (value) => Object.keys(value as object).every((key) => [...key].length <= 316),
   // duration() fails (and the rule with it) beyond Go's int64 nanoseconds, as durationNs says.
   "!self.matches('^([0-9]+([.][0-9]+)?(ns|us|µs|ms|s|m|h))+$') || duration(self) > duration('0s')": (value) => (durationNs(String(value)) ?? 0n) > 0n,
   "self.operator in ['In', 'NotIn'] ? has(self.values) && size(self.values) > 0 : !has(self.values) || size(self.values) == 0": (value) => {
