@@ -1,4 +1,4 @@
-import { joinCapped } from '../api/limits.js';
+import { MAX_NAMED } from '../api/limits.js';
 import { cmp, formatForHumans, max, ZERO, type Quantity } from '../quantity/index.js';
 import type { CapacityShortfall, QuotaShortfall, Violation } from './fit.js';
 import type { QuotaLimits } from './view.js';
@@ -41,11 +41,22 @@ export function describeViolation(violation: Violation): string[] {
 }
 
 /** The denial message: every violation, then (for cluster problems) where the placement would fit. */
+/** How many clauses a violation makes, without writing them. */
+const clauseCount = (violation: Violation): number =>
+  violation.kind === 'quota' || violation.kind === 'cluster-capacity' ? violation.shortfalls.length : 1;
+
 export function denialMessage(violations: readonly Violation[], clustersWithRoom: readonly string[] | undefined): string {
-  // Capped: one review must not make a message (and a log line) the size of its object.
-  const clauses = joinCapped(violations.flatMap(describeViolation));
-  if (!clustersWithRoom) return clauses;
-  return `${clauses}; clusters with room: ${clustersWithRoom.length > 0 ? clustersWithRoom.join(', ') : 'none'}`;
+  // Capped: one review must not make a message (and a log line) the size of its object. Only the
+  // clauses named are written: formatting 16k shortfalls to print ten was most of a large denial's cost.
+  const named: string[] = [];
+  let total = 0;
+  for (const violation of violations) {
+    if (named.length < MAX_NAMED) named.push(...describeViolation(violation).slice(0, MAX_NAMED - named.length));
+    total += clauseCount(violation);
+  }
+  const more = total > named.length ? [`and ${total - named.length} more`] : [];
+  const room = clustersWithRoom ? [`clusters with room: ${clustersWithRoom.length > 0 ? clustersWithRoom.join(', ') : 'none'}`] : [];
+  return [...named, ...more, ...room].join('; ');
 }
 
 /** An admission warning for a soft limit the request crosses (SPEC §2: admitted, but told). */
