@@ -42,10 +42,14 @@ export function atMost<T extends z.ZodType>(max: number, what: string, schema: T
     .pipe(schema);
 }
 
+const resourceList = (name: z.ZodString) =>
+  atMost(MAX_RESOURCES, 'resources', z.record(name, quantityField)).transform((list): ResourceList => Object.freeze(list));
+
 /** A map of resource name to quantity (`{cpu: "2", memory: 4Gi}`). */
-export const resourceListField = atMost(MAX_RESOURCES, 'resources', z.record(z.string().min(1).max(MAX_RESOURCE_NAME_LENGTH), quantityField)).transform(
-  (list): ResourceList => Object.freeze(list),
-);
+export const resourceListField = resourceList(z.string().min(1).max(MAX_RESOURCE_NAME_LENGTH));
+
+/** A reservation's charge: as {@link resourceListField}, without the name-length rule its CRD cannot afford. */
+export const chargeListField = resourceList(z.string().min(1));
 
 const DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
 const UNIT_NS: Readonly<Record<string, bigint>> = {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { mustParse, type ResourceList } from '../quantity/index.js';
-import { atMost, conditionsField, durationField, objectMetaField, resourceListField, timestampField, uniqueBy } from './fields.js';
+import { atMost, chargeListField, conditionsField, durationField, objectMetaField, resourceListField, timestampField, uniqueBy } from './fields.js';
 import { MAX_CLUSTERS, MAX_NAME_LENGTH, MAX_SELECTOR_TERMS, MAX_SELECTOR_VALUES } from './limits.js';
 
 export const GROUP = 'tmc.kcp.io';
@@ -127,7 +127,7 @@ export const quotaReservationField = z.object({
   uid: z.string().optional(),
   /** Settled once the tracked placement has this generation or a later one. */
   minGeneration: z.number().int().min(1),
-  charge: resourceListField,
+  charge: chargeListField,
   expires: timestampField,
 });
 
