@@ -147,11 +147,11 @@ function sharedLibraries(binary: string): string[] {
 }
 
 /**
- * Builds the repository's Dockerfile with buildah and writes it to `<outDir>/webhook.tar` (a
- * docker-archive tagged with the Deployment's image name). Warm: seconds when nothing changed, the
- * TypeScript build and later layers when src/ did.
+ * Builds the repository's Dockerfile with buildah and writes it to `archive` (a docker-archive tagged
+ * with the Deployment's image name). Warm: seconds when nothing changed, the TypeScript build and
+ * later layers when src/ did.
  */
-export function buildWebhookImage(outDir: string, log: Log = noop): BuiltImage {
+export function buildWebhookImage(archive: string, log: Log = noop): BuiltImage {
   for (const base of dockerfileBaseImages()) ensureBaseImage(base, log);
   const name = webhookImageName();
   log(`building ${name} from the Dockerfile with buildah`);
@@ -168,18 +168,18 @@ export function buildWebhookImage(outDir: string, log: Log = noop): BuiltImage {
     '--file', path.join(repoRoot, 'Dockerfile'),
     repoRoot,
   ], log);
-  return exportImage(name, path.join(outDir, 'webhook.tar'));
+  return exportImage(name, archive);
 }
 
 /** The pause image: the static binary at `/pause`, its entrypoint. */
-export function buildPauseImage(pauseBinary: string, outDir: string): BuiltImage {
+export function buildPauseImage(pauseBinary: string, archive: string): BuiltImage {
   if (!hasImage(PAUSE_IMAGE) || buildah(['inspect', '--type', 'image', '--format', `{{index .OCIv1.Config.Labels "${BASE_LABEL}"}}`, PAUSE_IMAGE]) !== binaryStamp(pauseBinary)) {
     const container = buildah(['from', 'scratch']);
     buildah(['copy', container, pauseBinary, '/pause']);
     buildah(['config', '--entrypoint', '["/pause"]', '--user', '65535:65535', '--label', `${BASE_LABEL}=${binaryStamp(pauseBinary)}`, container]);
     buildah(['commit', '--rm', container, PAUSE_IMAGE]);
   }
-  return exportImage(PAUSE_IMAGE, path.join(outDir, 'pause.tar'));
+  return exportImage(PAUSE_IMAGE, archive);
 }
 
 function binaryStamp(file: string): string {

@@ -195,9 +195,8 @@ export function readNodeState(): NodeState | undefined {
 async function bringUp(state: NodeState, log: Log): Promise<NodeCluster> {
   const started = Date.now();
   const binaries = await ensureNodeBinaries(log);
-  const imageDir = at('images');
-  const webhook = buildWebhookImage(imageDir, log);
-  const pause = buildPauseImage(binaries.pause, imageDir);
+  const webhook = buildWebhookImage(at('images', 'webhook.tar'), log);
+  const pause = buildPauseImage(binaries.pause, at('images', 'pause.tar'));
   log(`images ready (${((Date.now() - started) / 1000).toFixed(1)}s): ${webhook.name}, ${pause.name}`);
 
   log(`node network: ${NODE_NETWORK.nodeBridge} ${NODE_NETWORK.nodeIp}, pods ${NODE_NETWORK.podCidr} on ${NODE_NETWORK.podBridge}`);
@@ -451,13 +450,7 @@ function writeFile(file: string, content: string): string {
 // --- stop --------------------------------------------------------------------------------------
 
 /** What is left on the host after a stop: empty when everything was undone. */
-export interface NodeResidue {
-  processes: string[];
-  links: string[];
-  iptables: string[];
-  mounts: string[];
-  paths: string[];
-}
+export type NodeResidue = Record<'processes' | 'links' | 'iptables' | 'mounts' | 'paths', string[]>;
 
 const STOP_ORDER = ['kubelet', 'kube-proxy', 'kube-scheduler', 'kube-controller-manager', 'containerd'];
 
@@ -539,5 +532,5 @@ function nodeProcesses(): HostProcess[] {
 }
 
 export function isClean(residue: NodeResidue): boolean {
-  return Object.values(residue).every((list: string[]) => list.length === 0);
+  return Object.values(residue).every((list) => list.length === 0);
 }
