@@ -87,6 +87,8 @@ export interface NodeState {
 
 export interface NodeCluster {
   kubeconfig: string;
+  /** The control plane's folder (its state.json has the admin token and the CA file). */
+  controlPlaneDir: string;
   server: string;
   nodeName: string;
   root: string;
@@ -242,7 +244,7 @@ async function bringUp(state: NodeState, log: Log): Promise<NodeCluster> {
   state.server = cp.server;
   writeNodeState(state);
   log(`node ${NODE_NAME} Ready in ${((Date.now() - started) / 1000).toFixed(1)}s (images, network, control plane, containerd, kubelet)`);
-  return { kubeconfig: cp.adminKubeconfig, server: cp.server, nodeName: NODE_NAME, root: NODE_ROOT, images: [webhook, pause], logs: componentLogs() };
+  return { kubeconfig: cp.adminKubeconfig, controlPlaneDir: state.controlPlaneDir, server: cp.server, nodeName: NODE_NAME, root: NODE_ROOT, images: [webhook, pause], logs: componentLogs() };
 }
 
 function ctr(state: NodeState, args: string[]): ReturnType<typeof run> {
