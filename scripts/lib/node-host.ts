@@ -190,6 +190,19 @@ export function cgroupsNamed(name: string): string[] {
     .filter((dir) => fs.existsSync(dir));
 }
 
+/** The pids in cgroup trees: a pod's processes, also once their shim is gone and they were reparented. */
+export function cgroupProcesses(dirs: readonly string[]): number[] {
+  const pids = new Set<number>();
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(path.join(dir, entry.name));
+      else if (entry.name === 'cgroup.procs') for (const pid of fs.readFileSync(path.join(dir, entry.name), 'utf8').split('\n').filter(Boolean)) pids.add(Number(pid));
+    }
+  };
+  for (const dir of dirs) if (fs.existsSync(dir)) walk(dir);
+  return [...pids];
+}
+
 /** Removes cgroup folders bottom-up (a cgroup folder is removed with rmdir, its files are virtual). */
 export function removeCgroups(dirs: readonly string[]): void {
   const rmTree = (dir: string): void => {

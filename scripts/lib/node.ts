@@ -25,6 +25,7 @@ import { buildPauseImage, buildWebhookImage, imageCacheDir, PAUSE_IMAGE, type Bu
 import { kubectl } from './install.js';
 import {
   addEgressGuard,
+  cgroupProcesses,
   cgroupsNamed,
   createNodeNetwork,
   deleteNodeNetwork,
@@ -474,6 +475,7 @@ export async function stopNode(options: { log?: Log } = {}): Promise<NodeResidue
   killContainers(at('containerd', 'containerd.sock'));
   // Whatever still names NODE_ROOT (a state file lost or from an older layout): by that name only.
   killAll(nodeProcesses().map((p) => p.pid), 'SIGKILL');
+  await killPods();
   unmountAll(mountPrefixes());
   deleteOurIptables();
   deleteNodeNetwork();
@@ -508,6 +510,16 @@ function killContainers(socket: string): void {
   killAll(shims, 'SIGKILL');
 }
 
+// Whatever still runs in the pods' cgroups (the kubelet's kubepods tree): a shim killed before its
+// containers leaves them reparented, out of reach of a walk down from the shims.
+async function killPods(): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (let pids = cgroupProcesses(cgroupsNamed('kubepods')); pids.length > 0 && Date.now() < deadline; pids = cgroupProcesses(cgroupsNamed('kubepods'))) {
+    killAll(pids, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 function mountPrefixes(): string[] {
   return [NODE_ROOT, '/run/containerd', '/run/netns/cni-', '/var/lib/kubelet', path.join(imageCacheDir(), 'storage', 'overlay')];
 }
@@ -516,7 +528,10 @@ function mountPrefixes(): string[] {
 export function nodeResidue(): NodeResidue {
   const state = readNodeState();
   return {
-    processes: nodeProcesses().map((p) => `${p.pid} ${p.cmdline.slice(0, 120)}`),
+    processes: [
+      ...nodeProcesses().map((p) => `${p.pid} ${p.cmdline.slice(0, 120)}`),
+      ...cgroupProcesses(cgroupsNamed('kubepods')).map((pid) => `${pid} (in kubepods)`),
+    ],
     links: [NODE_NETWORK.nodeBridge, NODE_NETWORK.podBridge].filter(linkExists),
     iptables: ourIptables(),
     mounts: mountsUnder(mountPrefixes()),
