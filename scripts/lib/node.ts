@@ -485,7 +485,7 @@ export async function stopNode(options: { log?: Log } = {}): Promise<NodeResidue
     for (const p of state.createdPaths) fs.rmSync(p, { recursive: true, force: true });
   }
   fs.rmSync(NODE_ROOT, { recursive: true, force: true });
-  const residue = nodeResidue();
+  const residue = nodeResidue(state?.createdPaths);
   if (state) log(`node stopped${isClean(residue) ? ', host clean' : `; left behind: ${JSON.stringify(residue)}`}`);
   return residue;
 }
@@ -524,9 +524,11 @@ function mountPrefixes(): string[] {
   return [NODE_ROOT, '/run/containerd', '/run/netns/cni-', '/var/lib/kubelet', path.join(imageCacheDir(), 'storage', 'overlay')];
 }
 
-/** Processes, links, rules, mounts and folders of a node still on the host (empty lists when none). */
-export function nodeResidue(): NodeResidue {
-  const state = readNodeState();
+/**
+ * Processes, links, rules, mounts and folders of a node still on the host (empty lists when none).
+ * `createdPaths`: the host folders the node created (from its state file, which a stop removes).
+ */
+export function nodeResidue(createdPaths = readNodeState()?.createdPaths ?? []): NodeResidue {
   return {
     processes: [
       ...nodeProcesses().map((p) => `${p.pid} ${p.cmdline.slice(0, 120)}`),
@@ -535,7 +537,7 @@ export function nodeResidue(): NodeResidue {
     links: [NODE_NETWORK.nodeBridge, NODE_NETWORK.podBridge].filter(linkExists),
     iptables: ourIptables(),
     mounts: mountsUnder(mountPrefixes()),
-    paths: [NODE_ROOT, ...(state?.createdPaths ?? []), ...cgroupsNamed('kubepods')].filter((p) => fs.existsSync(p)),
+    paths: [NODE_ROOT, ...createdPaths, ...cgroupsNamed('kubepods')].filter((p) => fs.existsSync(p)),
   };
 }
 
