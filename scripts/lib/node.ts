@@ -59,6 +59,8 @@ const HOST_PACKAGES: Record<string, string> = {
   iptables: 'iptables',
   buildah: 'buildah',
   'busybox-static': 'busybox',
+  // install.md's verify block reads the registered CA with it.
+  openssl: 'openssl',
 };
 
 // Host folders outside NODE_ROOT that the node's components create when missing (kubelet's legacy
