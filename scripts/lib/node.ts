@@ -85,19 +85,14 @@ export interface NodeState {
   controlPlaneDir: string;
   /** Set once the cluster is up. */
   kubeconfig?: string;
-  server?: string;
 }
 
 export interface NodeCluster {
   kubeconfig: string;
-  /** The control plane's folder (its state.json has the admin token and the CA file). */
+  /** The control plane's folder (its state.json has the server, the admin token and the CA file). */
   controlPlaneDir: string;
-  server: string;
   nodeName: string;
-  root: string;
   images: BuiltImage[];
-  /** Log files of every component, by name. */
-  logs: Record<string, string>;
 }
 
 export interface StartNodeOptions {
@@ -133,8 +128,6 @@ export function ensureHostPackages(log: Log = noop): void {
   const res = run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing]);
   if (res.code !== 0) throw new Error(`apt-get install ${missing.join(' ')} failed:\n${res.stderr}`);
 }
-
-export class NodeAlreadyRunningError extends Error {}
 
 /** Starts the whole cluster and returns once the node is Ready with both images loaded. */
 export async function startNode(options: StartNodeOptions = {}): Promise<NodeCluster> {
@@ -173,7 +166,7 @@ async function claim(log: Log): Promise<NodeState> {
   const previous = readNodeState();
   const alive = previous ? liveProcesses(previous) : [];
   if (previous && alive.length > 0) {
-    throw new NodeAlreadyRunningError(
+    throw new Error(
       `a node cluster is already running on this machine (started ${previous.startedAt} by pid ${previous.startedBy}; ` +
         `${alive.map((p) => `${p.name} ${p.pid}`).join(', ')}${previous.kubeconfig ? `; KUBECONFIG=${previous.kubeconfig}` : ''}). ` +
         'Stop it with `npm run down` first.',
@@ -244,10 +237,9 @@ async function bringUp(state: NodeState, log: Log): Promise<NodeCluster> {
 
   await waitFor(state, 'node Ready', 120_000, () => nodeReady(cp.adminKubeconfig));
   state.kubeconfig = cp.adminKubeconfig;
-  state.server = cp.server;
   writeNodeState(state);
   log(`node ${NODE_NAME} Ready in ${((Date.now() - started) / 1000).toFixed(1)}s (images, network, control plane, containerd, kubelet)`);
-  return { kubeconfig: cp.adminKubeconfig, controlPlaneDir: state.controlPlaneDir, server: cp.server, nodeName: NODE_NAME, root: NODE_ROOT, images: [webhook, pause], logs: componentLogs() };
+  return { kubeconfig: cp.adminKubeconfig, controlPlaneDir: state.controlPlaneDir, nodeName: NODE_NAME, images: [webhook, pause] };
 }
 
 function ctr(state: NodeState, args: string[]): ReturnType<typeof run> {
