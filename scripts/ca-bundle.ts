@@ -9,7 +9,7 @@
  * certificate and key only, never the CA's key.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -157,8 +157,10 @@ function main(argv: string[]): number {
   return 0;
 }
 
-// Run only as a command: the unit test imports the functions above.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+// Run only as a command: the unit test imports the functions above. Compared by real path: run
+// through a symlink (a checkout whose scripts/ links here) the module's URL is the link's target,
+// and a plain comparison silently did nothing and exited 0.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(resolve(process.argv[1]))).href) {
   try {
     process.exitCode = main(process.argv.slice(2));
   } catch (err) {

@@ -1,7 +1,8 @@
 /**
  * Control plane CLI (see docs/testing.md):
  *
- *   tsx scripts/control-plane.ts build                      build etcd + kube-apiserver into .cache/ (if missing)
+ *   tsx scripts/control-plane.ts build [--node]             build etcd + kube-apiserver into the cache (if missing);
+ *                                                           --node: also the real node's binaries (docs/testing.md)
  *   tsx scripts/control-plane.ts up [--dir D] [--compaction-interval 5m]
  *                                                           start on loopback, leave it running, print how to use it
  *   tsx scripts/control-plane.ts down [--dir D]             stop what `up` started
@@ -14,6 +15,7 @@ import { parseArgs } from 'node:util';
 import {
   controlPlaneStatus,
   ensureBinaries,
+  ensureNodeBinaries,
   startControlPlane,
   stopControlPlane,
   type Log,
@@ -25,12 +27,12 @@ async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { dir: { type: 'string', default: '.run/control-plane' }, 'compaction-interval': { type: 'string' } },
+    options: { dir: { type: 'string', default: '.run/control-plane' }, 'compaction-interval': { type: 'string' }, node: { type: 'boolean', default: false } },
   });
   const dir = path.resolve(values.dir);
   switch (positionals[0]) {
     case 'build':
-      return build();
+      return build(values.node);
     case 'up':
       return up(dir, values['compaction-interval']);
     case 'down':
@@ -40,15 +42,16 @@ async function main(argv: string[]): Promise<number> {
     case 'status':
       return status(dir);
     default:
-      process.stderr.write('usage: control-plane.ts build | up [--dir D] [--compaction-interval 5m] | down [--dir D] | status [--dir D]\n');
+      process.stderr.write('usage: control-plane.ts build [--node] | up [--dir D] [--compaction-interval 5m] | down [--dir D] | status [--dir D]\n');
       return 2;
   }
 }
 
-async function build(): Promise<number> {
+async function build(node: boolean): Promise<number> {
   const binaries = await ensureBinaries(log);
   log(`etcd: ${binaries.etcd}`);
   log(`kube-apiserver: ${binaries.kubeApiserver}`);
+  if (node) for (const [name, file] of Object.entries(await ensureNodeBinaries(log))) log(`${name}: ${file}`);
   return 0;
 }
 

@@ -2,14 +2,21 @@
  * `npm run up [-- --replicas N]`: a real kube-apiserver + etcd on loopback, the CRDs and RBAC, the
  * webhook (`placement-quota serve`, N replicas) registered through a ValidatingWebhookConfiguration,
  * a small demo, and a rejection as kubectl prints it. Everything keeps running until `npm run down`.
+ *
+ * `npm run up -- --node`: the install as users do it instead: a real node (scripts/lib/node.ts), the
+ * image built from the Dockerfile and loaded into it, then docs/install.md's commands as written
+ * (certificates, Secret, CA bundle, `kubectl apply -k manifests/`, the rollout), the same demo and
+ * rejection, now through the in-cluster webhook.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { writeCertificates } from './lib/certs.js';
 import { controlPlaneStatus, ensureBinaries, readState, startControlPlane } from './lib/control-plane.js';
 import { installService, kubectl, must } from './lib/install.js';
+import { prepareInstallDir, runDocBlocks } from './lib/install-doc.js';
+import { NODE_ROOT, startNode } from './lib/node.js';
 import { demoClusters, demoPlacements, demoQuota, DEMO_NAMESPACE, rejectedPlacement, syncTarget, syncTargetStatus } from './lib/demo.js';
 import { VALIDATE_PATH, webhookConfiguration } from './lib/webhook-registration.js';
 import { startWebhooks, waitReady } from './lib/webhook-processes.js';
@@ -49,10 +56,7 @@ function applyDemo(admin: string): void {
   must(admin, ['apply', '-f', '-'], asInput(demoPlacements));
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { replicas: { type: 'string', default: '1' } }, strict: true });
-  const replicas = Number(values.replicas);
-  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new Error('--replicas must be 1..5');
+async function local(replicas: number): Promise<{ admin: string; logs: string }> {
   const { admin, service } = await controlPlane();
   install(admin);
 
@@ -64,6 +68,32 @@ async function main(): Promise<number> {
   const url = `https://127.0.0.1:${webhooks.port}${VALIDATE_PATH}`;
   must(admin, ['apply', '-f', '-'], JSON.stringify(webhookConfiguration(readFileSync(path.join(certDir, 'ca.crt'), 'utf8'), { url })));
   say(`webhook registered: ${url}`);
+  return { admin, logs: `Webhook logs: ${webhooks.replicas.map((r) => r.log).join(', ')}` };
+}
+
+async function onNode(): Promise<{ admin: string; logs: string }> {
+  say('node: building or reusing its binaries and images, then starting it…');
+  const node = await startNode({ log: say });
+  const installDir = path.join(NODE_ROOT, 'install');
+  prepareInstallDir(installDir);
+  say(`docs/install.md, step by step, in ${installDir}:`);
+  await runDocBlocks(['install', 'verify'], {
+    cwd: installDir,
+    kubeconfig: node.kubeconfig,
+    onCommand: (command, run) => process.stderr.write(`$ ${command.text}\n${run.stdout}${run.stderr}\n`),
+  });
+  return {
+    admin: node.kubeconfig,
+    logs: `Logs: kubectl -n placement-quota-system logs deployment/placement-quota-webhook; node components in ${path.join(NODE_ROOT, 'logs')}`,
+  };
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { replicas: { type: 'string', default: '1' }, node: { type: 'boolean', default: false } }, strict: true });
+  const replicas = Number(values.replicas);
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new Error('--replicas must be 1..5');
+  mkdirSync(RUN_DIR, { recursive: true });
+  const { admin, logs } = values.node ? await onNode() : await local(replicas);
 
   applyDemo(admin);
   say('trying a placement over quota and over us-east-1\'s memory:');
@@ -77,7 +107,7 @@ async function main(): Promise<number> {
   writeFileSync(path.join(RUN_DIR, 'kubeconfig.path'), `${admin}\n`);
   process.stdout.write(
     [
-      `Up in ${((Date.now() - started) / 1000).toFixed(1)}s. Webhook logs: ${webhooks.replicas.map((r) => r.log).join(', ')}`,
+      `Up in ${((Date.now() - started) / 1000).toFixed(1)}s. ${logs}`,
       'Go on with kubectl:',
       `  export KUBECONFIG=${admin}`,
       `Reports (every 30 s, on each replica's own port; also latest.json, clusters.csv, trends, history?since=1h):`,

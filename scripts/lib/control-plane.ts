@@ -73,6 +73,11 @@ export interface StartOptions {
   reapWithParent?: boolean;
   /** Appended to kube-apiserver's flags (later ones win), for tests that need a different setting. */
   extraApiServerArgs?: string[];
+  /**
+   * The address kube-apiserver binds to and advertises (default 127.0.0.1). A real node needs one
+   * its pods can reach (scripts/lib/node.ts puts it on a bridge of its own).
+   */
+  address?: string;
 }
 
 /** A started control plane; `stop` and `restartApiServer` act on what it started. */
@@ -128,10 +133,12 @@ export function binaryCacheDir(versions = controlPlaneVersions()): string {
 }
 
 interface BuildTarget {
-  name: 'etcd' | 'kube-apiserver';
+  name: string;
   moduleDir: string;
   pkg: string;
   ldflags: string;
+  /** Extra environment for `go build` (the pause binary is static: CGO_ENABLED=0). */
+  env?: Record<string, string>;
 }
 
 function buildTargets(versions: Versions): BuildTarget[] {
@@ -159,14 +166,50 @@ function versionStamp(version: string): string[] {
 /** Builds whichever binary is missing from the cache (minutes when cold), then returns their paths. */
 export async function ensureBinaries(log: Log = noop): Promise<Binaries> {
   const versions = controlPlaneVersions();
-  const cacheDir = binaryCacheDir(versions);
+  const cacheDir = await buildMissing(binaryCacheDir(versions), buildTargets(versions), log);
+  return { etcd: path.join(cacheDir, 'etcd'), kubeApiserver: path.join(cacheDir, 'kube-apiserver'), cacheDir };
+}
+
+/** The binaries of a real node (scripts/lib/node.ts), built from test/controlplane/node and pause. */
+export interface NodeBinaries {
+  kubelet: string;
+  kubeControllerManager: string;
+  kubeScheduler: string;
+  kubeProxy: string;
+  /** The sandbox process of every pod (test/controlplane/pause), static, for the local pause image. */
+  pause: string;
+}
+
+const NODE_COMMANDS = ['kubelet', 'kube-controller-manager', 'kube-scheduler', 'kube-proxy'] as const;
+
+/**
+ * Builds the node's binaries into the same version-keyed folder as kube-apiserver's, when missing:
+ * about 1.5-2.5 min with kube-apiserver's Go build cache warm (they share most packages), 7.5 min cold.
+ */
+export async function ensureNodeBinaries(log: Log = noop): Promise<NodeBinaries> {
+  const versions = controlPlaneVersions();
+  const moduleDir = path.join(toolsDir, 'node');
+  const pinned = requiredVersion(path.join(moduleDir, 'go.mod'), 'k8s.io/kubernetes');
+  // One version for the whole cluster: a kubelet newer than its API server is unsupported.
+  if (pinned !== versions.kubernetes) throw new Error(`${moduleDir}/go.mod pins k8s.io/kubernetes ${pinned}, kube-apiserver's ${versions.kubernetes}`);
+  const ldflags = ['-s -w', ...versionStamp(versions.kubernetes)].join(' ');
+  const targets: BuildTarget[] = [
+    ...NODE_COMMANDS.map((name) => ({ name, moduleDir, pkg: `k8s.io/kubernetes/cmd/${name}`, ldflags })),
+    { name: 'pause', moduleDir: path.join(toolsDir, 'pause'), pkg: '.', ldflags: '-s -w', env: { CGO_ENABLED: '0' } },
+  ];
+  const dir = await buildMissing(binaryCacheDir(versions), targets, log);
+  const at = (name: string): string => path.join(dir, name);
+  return { kubelet: at('kubelet'), kubeControllerManager: at('kube-controller-manager'), kubeScheduler: at('kube-scheduler'), kubeProxy: at('kube-proxy'), pause: at('pause') };
+}
+
+async function buildMissing(cacheDir: string, targets: BuildTarget[], log: Log): Promise<string> {
   fs.mkdirSync(cacheDir, { recursive: true });
-  for (const target of buildTargets(versions)) {
+  for (const target of targets) {
     const out = path.join(cacheDir, target.name);
     if (fs.existsSync(out)) continue;
     await goBuild(target, out, log);
   }
-  return { etcd: path.join(cacheDir, 'etcd'), kubeApiserver: path.join(cacheDir, 'kube-apiserver'), cacheDir };
+  return cacheDir;
 }
 
 async function goBuild(target: BuildTarget, out: string, log: Log): Promise<void> {
@@ -176,7 +219,7 @@ async function goBuild(target: BuildTarget, out: string, log: Log): Promise<void
   // Build next to the target and rename: an interrupted build never leaves a binary that looks cached.
   const tmp = `${out}.tmp-${process.pid}`;
   const args = ['build', '-v', '-mod=mod', '-buildvcs=false', '-trimpath', `-ldflags=${target.ldflags}`, '-o', tmp, target.pkg];
-  const child = spawn(goCommand(), args, { cwd: target.moduleDir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(goCommand(), args, { cwd: target.moduleDir, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...target.env } });
   const progress = { packages: 0, downloads: 0, tail: [] as string[] };
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => countBuildOutput(chunk, progress));
   const timer = setInterval(() => {
@@ -247,7 +290,8 @@ function refuseIfRunning(dir: string): void {
 }
 
 async function prepare(dir: string, binaries: Binaries, options: StartOptions): Promise<ControlPlaneState> {
-  const { etcdClient, etcdPeer, apiserverPort } = await freePorts();
+  const [etcdClient, etcdPeer, apiserverPort] = (await freePorts(3)) as [number, number, number];
+  const address = options.address ?? '127.0.0.1';
   const clientUrl = `http://127.0.0.1:${etcdClient}`;
   const peerUrl = `http://127.0.0.1:${etcdPeer}`;
   const dataDir = path.join(dir, 'etcd-data');
@@ -257,7 +301,7 @@ async function prepare(dir: string, binaries: Binaries, options: StartOptions): 
   const files = writeCredentials(dir, tokens);
   return {
     dir,
-    server: `https://127.0.0.1:${apiserverPort}`,
+    server: `https://${address}:${apiserverPort}`,
     adminKubeconfig: path.join(dir, 'admin.kubeconfig'),
     serviceKubeconfig: path.join(dir, 'service.kubeconfig'),
     adminToken: tokens.admin,
@@ -273,7 +317,7 @@ async function prepare(dir: string, binaries: Binaries, options: StartOptions): 
       port: apiserverPort,
       certDir,
       args: [
-        ...apiServerArgs({ port: apiserverPort, etcd: clientUrl, certDir, compactionInterval, ...files }),
+        ...apiServerArgs({ address, port: apiserverPort, etcd: clientUrl, certDir, compactionInterval, ...files }),
         ...(options.extraApiServerArgs ?? []),
       ],
     },
@@ -295,6 +339,7 @@ function etcdArgs(dataDir: string, clientUrl: string, peerUrl: string): string[]
 }
 
 interface ApiServerSettings {
+  address: string;
   port: number;
   etcd: string;
   certDir: string;
@@ -305,8 +350,8 @@ interface ApiServerSettings {
 
 function apiServerArgs(s: ApiServerSettings): string[] {
   return [
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
+    `--bind-address=${s.address}`,
+    `--advertise-address=${s.address}`,
     `--secure-port=${s.port}`,
     `--etcd-servers=${s.etcd}`,
     `--etcd-compaction-interval=${s.compactionInterval}`,
@@ -349,19 +394,20 @@ function randomToken(): string {
   return randomBytes(24).toString('hex');
 }
 
-async function freePorts(): Promise<{ etcdClient: number; etcdPeer: number; apiserverPort: number }> {
+/** `count` distinct free ports on loopback. */
+export async function freePorts(count: number): Promise<number[]> {
   // Hold every listener until all are picked, so the same port is never handed out twice.
   const servers = await Promise.all(
-    [1, 2, 3].map(async () => {
+    Array.from({ length: count }, async () => {
       const server = net.createServer();
       server.listen(0, '127.0.0.1');
       await once(server, 'listening');
       return server;
     }),
   );
-  const [etcdClient, etcdPeer, apiserverPort] = servers.map((s) => (s.address() as net.AddressInfo).port) as [number, number, number];
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
   await Promise.all(servers.map(async (s) => { s.close(); await once(s, 'close'); }));
-  return { etcdClient, etcdPeer, apiserverPort };
+  return ports;
 }
 
 function spawnDetached(binary: string, args: string[], logFile: string): number {

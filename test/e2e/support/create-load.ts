@@ -1,0 +1,100 @@
+/**
+ * A steady stream of WorkloadPlacement creates through the real API server (so through the webhook),
+ * for tests that change the webhook's pods underneath it: every create that is not 201 is kept with
+ * its status and message. Bounded: it stops by itself after `maxCreates` or `maxMs`.
+ */
+import * as https from 'node:https';
+import * as tls from 'node:tls';
+
+export interface CreateLoadOptions {
+  server: string;
+  ca: string;
+  token: string;
+  namespace: string;
+  /** Creates in flight at once (default 2). */
+  concurrency?: number;
+  maxCreates?: number;
+  maxMs?: number;
+}
+
+export interface Refusal {
+  status: number;
+  message: string;
+}
+
+export interface CreateLoad {
+  /** Creates answered 201 so far. */
+  created(): number;
+  /** Waits for the creates in flight, then reports. */
+  stop(): Promise<{ created: number; refused: Refusal[]; seconds: number }>;
+}
+
+export function startCreateLoad(opts: CreateLoadOptions): CreateLoad {
+  const agent = new https.Agent({ keepAlive: true, ca: opts.ca, maxSockets: opts.concurrency ?? 2 });
+  const url = new URL(`/apis/tmc.kcp.io/v1alpha1/namespaces/${opts.namespace}/workloadplacements`, opts.server);
+  const started = Date.now();
+  const deadline = started + (opts.maxMs ?? 300_000);
+  const max = opts.maxCreates ?? 20_000;
+  let stopped = false;
+  let sent = 0;
+  let created = 0;
+  const refused: Refusal[] = [];
+
+  const worker = async (): Promise<void> => {
+    while (!stopped && sent < max && Date.now() < deadline) {
+      const name = `load-${sent++}`;
+      const body = JSON.stringify({
+        apiVersion: 'tmc.kcp.io/v1alpha1',
+        kind: 'WorkloadPlacement',
+        metadata: { name },
+        spec: { resourceRequirements: { cpu: '1m', memory: '1Mi' } },
+      });
+      const res = await post(agent, url, opts.token, body);
+      if (res.status === 201) created++;
+      else refused.push(res);
+    }
+  };
+  const workers = Array.from({ length: opts.concurrency ?? 2 }, worker);
+  return {
+    created: () => created,
+    stop: async () => {
+      stopped = true;
+      await Promise.all(workers);
+      agent.destroy();
+      return { created, refused, seconds: (Date.now() - started) / 1000 };
+    },
+  };
+}
+
+function post(agent: https.Agent, url: URL, token: string, body: string): Promise<Refusal> {
+  return new Promise((resolve) => {
+    const req = https.request(url, {
+      method: 'POST',
+      agent,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      timeout: 30_000,
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (err) => resolve({ status: 0, message: err.message }));
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, message: res.statusCode === 201 ? '' : text.slice(0, 500) }));
+    });
+    req.end(body);
+  });
+}
+
+/** The SHA-256 fingerprint of the certificate a TLS server presents (`AA:BB:…`, as X509Certificate gives it). */
+export function servedFingerprint(host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    // Only the certificate is read here, not trusted: verification is the API server's job.
+    const socket = tls.connect({ host, port, rejectUnauthorized: false, servername: 'placement-quota-webhook.placement-quota-system.svc' }, () => {
+      const cert = socket.getPeerCertificate();
+      socket.end();
+      resolve(cert.fingerprint256);
+    });
+    socket.setTimeout(5_000, () => socket.destroy(new Error(`TLS to ${host}:${port} timed out`)));
+    socket.on('error', reject);
+  });
+}
