@@ -56,7 +56,7 @@ function applyDemo(admin: string): void {
   must(admin, ['apply', '-f', '-'], asInput(demoPlacements));
 }
 
-async function local(replicas: number): Promise<{ admin: string; logs: string }> {
+async function local(replicas: number): Promise<{ admin: string; logs: string; reports: string[] }> {
   const { admin, service } = await controlPlane();
   install(admin);
 
@@ -68,10 +68,14 @@ async function local(replicas: number): Promise<{ admin: string; logs: string }>
   const url = `https://127.0.0.1:${webhooks.port}${VALIDATE_PATH}`;
   must(admin, ['apply', '-f', '-'], JSON.stringify(webhookConfiguration(readFileSync(path.join(certDir, 'ca.crt'), 'utf8'), { url })));
   say(`webhook registered: ${url}`);
-  return { admin, logs: `Webhook logs: ${webhooks.replicas.map((r) => r.log).join(', ')}` };
+  const reports = [
+    `Reports (every 30 s, on each replica's own port; also latest.json, clusters.csv, trends, history?since=1h):`,
+    ...webhooks.replicas.map((r) => `  curl -s --cacert ${path.join(certDir, 'ca.crt')} https://localhost:${r.reportsPort}/reports/summary`),
+  ];
+  return { admin, logs: `Webhook logs: ${webhooks.replicas.map((r) => r.log).join(', ')}`, reports };
 }
 
-async function onNode(): Promise<{ admin: string; logs: string }> {
+async function onNode(): Promise<{ admin: string; logs: string; reports: string[] }> {
   say('node: building or reusing its binaries and images, then starting it…');
   const node = await startNode({ log: say });
   const installDir = path.join(NODE_ROOT, 'install');
@@ -85,6 +89,7 @@ async function onNode(): Promise<{ admin: string; logs: string }> {
   return {
     admin: node.kubeconfig,
     logs: `Logs: kubectl -n placement-quota-system logs deployment/placement-quota-webhook; node components in ${path.join(NODE_ROOT, 'logs')}`,
+    reports: ['Reports: kubectl -n placement-quota-system port-forward deployment/placement-quota-webhook 8444, then https://localhost:8444/reports/summary'],
   };
 }
 
@@ -93,7 +98,7 @@ async function main(): Promise<number> {
   const replicas = Number(values.replicas);
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new Error('--replicas must be 1..5');
   mkdirSync(RUN_DIR, { recursive: true });
-  const { admin, logs } = values.node ? await onNode() : await local(replicas);
+  const { admin, logs, reports } = values.node ? await onNode() : await local(replicas);
 
   applyDemo(admin);
   say('trying a placement over quota and over us-east-1\'s memory:');
@@ -110,8 +115,7 @@ async function main(): Promise<number> {
       `Up in ${((Date.now() - started) / 1000).toFixed(1)}s. ${logs}`,
       'Go on with kubectl:',
       `  export KUBECONFIG=${admin}`,
-      `Reports (every 30 s, on each replica's own port; also latest.json, clusters.csv, trends, history?since=1h):`,
-      ...webhooks.replicas.map((r) => `  curl -s --cacert ${path.join(certDir, 'ca.crt')} https://localhost:${r.reportsPort}/reports/summary`),
+      ...reports,
       'Stop everything with: npm run down',
       '',
     ].join('\n'),
