@@ -1,6 +1,8 @@
 import type { SyncTarget, TrackedKind, TrackedObject, WorkloadPlacement, WorkspaceQuota } from '../api/resources.js';
 import { addLists, isZeroList, subLists, type ResourceList } from '../quantity/index.js';
-import { clusterConsumption, placementClusters, quotaCharge } from '../core/charging.js';
+import { timestampMs, type Condition } from '../api/fields.js';
+import { clusterConsumption, isEvicted, placementClusters, quotaCharge } from '../core/charging.js';
+import type { EvictionCandidate, EvictionReason } from '../core/eviction.js';
 import { defaultQuotaKey, quotaLimits } from '../core/quotas.js';
 import { selectorMatches } from '../core/selector.js';
 import type { Memo, PlacementVersion, QuotaLimits, RoomRanking, StateView } from '../core/view.js';
@@ -24,6 +26,32 @@ interface PlacementEntry extends PlacementVersion {
   readonly clusters: readonly string[];
   readonly perCluster: ResourceList;
   readonly charge: ResourceList;
+  /** What the eviction order reads: spec.priority and creationTimestamp (epoch ms, 0 when absent). */
+  readonly priority: number;
+  readonly createdMs: number;
+  readonly evicted: boolean;
+  /** Which Soft conditions (EVICTION_REASONS) are True on it now, one bit each. */
+  readonly marks: number;
+}
+
+/** The condition types the loop sets on a placement that would be evicted (Soft), in bit order. */
+export const EVICTION_REASONS: readonly EvictionReason[] = Object.freeze(['QuotaExceeded', 'ClusterCapacityExceeded', 'ClusterNotReady']);
+
+/** The bit of one Soft condition type in {@link TrackedPlacement.marks}. */
+export const markOf = (reason: EvictionReason): number => 1 << EVICTION_REASONS.indexOf(reason);
+
+function marksOf(conditions: readonly Condition[]): number {
+  let marks = 0;
+  for (const condition of conditions) {
+    const bit = EVICTION_REASONS.indexOf(condition.type as EvictionReason);
+    if (bit >= 0 && condition.status === 'True') marks |= 1 << bit;
+  }
+  return marks;
+}
+
+/** A placement not evicted, as the eviction choice reads it, with the Soft conditions True on it. */
+export interface TrackedPlacement extends EvictionCandidate {
+  readonly marks: number;
 }
 
 /**
@@ -96,6 +124,28 @@ export class TrackedState implements StateView {
   /** Which version of a placement is counted (uid and generation), for settling reservations. */
   placementVersion(key: string): PlacementVersion | undefined {
     return this.placements.get(key);
+  }
+
+  /**
+   * Every placement not evicted, with the keys of the quotas that count it (scope applied, the
+   * workspace's default quota key included: the choice ignores quotas it is not given). Made on
+   * demand from the entries, so a placement keeps only its numbers in memory.
+   */
+  *evictionCandidates(): Iterable<TrackedPlacement> {
+    for (const [key, entry] of this.placements) {
+      if (entry.evicted) continue;
+      const quotas = [defaultQuotaKey(entry.workspace)];
+      for (const quota of this.quotasByWorkspace.get(entry.workspace)?.values() ?? []) {
+        if (selectorMatches(quota.scopeSelector, entry.labels)) quotas.push(quota.key);
+      }
+      const { priority, createdMs, clusters, perCluster, charge: quotaCharge, marks } = entry;
+      yield { key, name: key.slice(key.lastIndexOf('/') + 1), priority, createdMs, clusters, perCluster, quotas, quotaCharge, marks };
+    }
+  }
+
+  /** Workspaces with at least one tracked placement: where a default quota may be over. */
+  *placementWorkspaces(): Iterable<string> {
+    for (const [workspace, keys] of this.placementsByWorkspace) if (keys.size > 0) yield workspace;
   }
 
   /** Adds or replaces an object of any tracked kind. */
@@ -172,6 +222,10 @@ export class TrackedState implements StateView {
       clusters,
       perCluster: this.interned.list(clusterConsumption(placement)),
       charge: this.interned.list(quotaCharge(placement, clusters.length)),
+      priority: placement.spec.priority,
+      createdMs: placement.metadata.creationTimestamp ? timestampMs(placement.metadata.creationTimestamp) : 0,
+      evicted: isEvicted(placement),
+      marks: marksOf(placement.status.conditions),
     };
     this.placements.set(key, entry);
     this.indexOf(this.placementsByWorkspace, entry.workspace, () => new Set<string>()).add(key);
