@@ -93,6 +93,7 @@ export const ENV_KEYS: Readonly<Record<string, { path: readonly string[]; type: 
   PLACEMENT_QUOTA_ROOM_SUGGESTIONS: { path: ['roomSuggestions'], type: 'number' },
   PLACEMENT_QUOTA_SHUTDOWN_GRACE_SECONDS: { path: ['shutdownGraceSeconds'], type: 'number' },
   PLACEMENT_QUOTA_LEASE_NAMESPACE: { path: ['leaderElection', 'namespace'], type: 'string' },
+  PLACEMENT_QUOTA_LEASE_NAME: { path: ['leaderElection', 'name'], type: 'string' },
 };
 
 /** The pod name (downward API in manifests/deployment.yaml): the replica's leader-election identity. */
