@@ -57,18 +57,13 @@ const allowed: Question[] = [
   ['get', 'synctargets.tmc.kcp.io', 'cluster'],
   ['list', 'workspacequotas.tmc.kcp.io', 'all'],
   ['watch', 'workspacequotas.tmc.kcp.io', 'all'],
+  ['get', 'workspacequotas.tmc.kcp.io', 'app'],
   ['patch', 'workloadplacements.tmc.kcp.io/status', 'app'],
-  ['update', 'workloadplacements.tmc.kcp.io/status', 'app'],
-  ['get', 'workloadplacements.tmc.kcp.io/status', 'app'],
   ['patch', 'workspacequotas.tmc.kcp.io/status', 'app'],
-  ['update', 'workspacequotas.tmc.kcp.io/status', 'app'],
   ['get', 'leases.coordination.k8s.io', 'system'],
   ['create', 'leases.coordination.k8s.io', 'system'],
   ['update', 'leases.coordination.k8s.io', 'system'],
-  ['create', 'events', 'app'],
-  ['patch', 'events', 'app'],
   ['create', 'events.events.k8s.io', 'app'],
-  ['patch', 'events.events.k8s.io', 'app'],
 ];
 
 const denied: Question[] = [
@@ -89,6 +84,14 @@ const denied: Question[] = [
   ['update', 'leases.coordination.k8s.io', 'app'],
   ['create', 'leases.coordination.k8s.io', 'kube-system'],
   ['delete', 'leases.coordination.k8s.io', 'system'],
+  // Only what the code calls: status is merge-patched, never replaced nor read through /status;
+  // Events are events.k8s.io/v1 and created once.
+  ['update', 'workloadplacements.tmc.kcp.io/status', 'app'],
+  ['get', 'workloadplacements.tmc.kcp.io/status', 'app'],
+  ['update', 'workspacequotas.tmc.kcp.io/status', 'app'],
+  ['create', 'events', 'app'],
+  ['patch', 'events', 'app'],
+  ['patch', 'events.events.k8s.io', 'app'],
   ['list', 'events', 'app'],
   ['delete', 'events', 'app'],
   ['get', 'configmaps', 'system'],

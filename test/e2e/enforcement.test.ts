@@ -1,0 +1,217 @@
+/**
+ * SPEC §6's enforcement loop on the real API server: a lowered Hard quota evicts exactly the
+ * placements the rules choose (phase, condition, Event, quota Active again); Soft mode only marks
+ * them and raising the quota clears the marks; a SyncTarget whose capacity drops marks its
+ * placements ClusterCapacityExceeded; with two replicas one holds the Lease and a SIGTERM hands it
+ * over within seconds. Intervals are shortened through the config file; every wait polls what
+ * kubectl shows.
+ */
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { terminate } from '../../scripts/lib/webhook-processes.js';
+import { aPlacement, aQuota, aSyncTarget } from '../builders/objects.js';
+import { deleteFreshNamespaces, freshNamespace, kubectl } from './support/cluster.js';
+import { eventually, startTestWebhook, testLeaseName, type TestWebhook } from './support/webhook.js';
+
+jest.setTimeout(120_000);
+
+type Manifest = Record<string, unknown>;
+
+const SYSTEM_NS = 'placement-quota-system';
+const FAST = { enforcement: { intervalSeconds: 2, debounceMs: 200 } };
+
+const must = async (args: string[], input?: string): Promise<string> => {
+  const result = await kubectl(args, input === undefined ? {} : { input });
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+};
+const apply = (manifest: Manifest) => must(['apply', '-f', '-'], JSON.stringify(manifest));
+const heartbeatNow = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+/** A Ready SyncTarget (heartbeat now, every hour) with this much cpu; its status set as a syncer would. */
+async function addCluster(name: string, cpu: string): Promise<void> {
+  const { status, ...spec } = aSyncTarget(name, { heartbeatInterval: '1h', capacity: { cpu, memory: '1Ti' } });
+  await apply(spec);
+  await setClusterStatus(name, { ...(status as Manifest), lastHeartbeatTime: heartbeatNow() });
+}
+
+const setClusterStatus = (name: string, status: Manifest) => must(['patch', 'synctarget', name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+
+const placementOn = (ns: string, cluster: string, name: string, priority: number): Manifest => {
+  const { status: _status, ...rest } = aPlacement(name, { namespace: ns, requirements: { cpu: '2' }, clusters: [cluster], priority });
+  return { ...rest, metadata: { name, namespace: ns } };
+};
+
+const quotaOf = (ns: string, cpu: string, mode?: 'Hard' | 'Soft'): Manifest => {
+  const manifest = aQuota('compute', { namespace: ns, hard: { cpu } });
+  return { ...manifest, spec: { ...(manifest.spec as Manifest), ...(mode ? { enforcementMode: mode } : {}) } };
+};
+
+/** `name=value` of a jsonpath over every placement of the namespace, sorted by name. */
+async function perPlacement(ns: string, jsonpath: string): Promise<Record<string, string>> {
+  const out = await must(['get', 'wp', '-n', ns, '-o', `jsonpath={range .items[*]}{.metadata.name}={${jsonpath}}{"\\n"}{end}`]);
+  return Object.fromEntries(
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split('=') as [string, string]),
+  );
+}
+
+const quotaField = (ns: string, jsonpath: string) => must(['get', 'wq', 'compute', '-n', ns, '-o', `jsonpath={${jsonpath}}`]);
+
+let webhook: TestWebhook;
+let cluster: string;
+
+/**
+ * A covered namespace with four 2-cpu placements on the test cluster, priorities a=3, b=1, c=2,
+ * d=5, under a quota of 10 cpu the replica has counted (used 8).
+ */
+async function fourPlacements(prefix: string, mode?: 'Hard' | 'Soft', on = cluster): Promise<string> {
+  const ns = await freshNamespace(prefix);
+  await webhook.cover(ns);
+  await apply(quotaOf(ns, '10', mode));
+  for (const [name, priority] of [['a', 3], ['b', 1], ['c', 2], ['d', 5]] as const) await apply(placementOn(ns, on, name, priority));
+  await eventually(async () => expect(await quotaField(ns, '.status.used.cpu')).toBe('8'));
+  return ns;
+}
+
+beforeAll(async () => {
+  webhook = await startTestWebhook('enforcement', { config: FAST });
+  cluster = `enforcement-${Date.now()}`;
+  await addCluster(cluster, '1000');
+}, 120_000);
+
+afterAll(async () => {
+  await webhook?.stop();
+  await kubectl(['delete', 'synctarget', cluster, '--ignore-not-found']);
+  await deleteFreshNamespaces();
+}, 60_000);
+
+describe('Hard quota lowered below usage', () => {
+  let ns = '';
+  let latencyMs = 0;
+
+  beforeAll(async () => {
+    ns = await fourPlacements('hard', 'Hard');
+    const lowered = Date.now();
+    // 8 used, 5 allowed: b (priority 1) frees 2, still over; c (priority 2) too; then 4 is within.
+    await apply(quotaOf(ns, '5', 'Hard'));
+    await eventually(async () => expect(await perPlacement(ns, '.status.phase')).toEqual({ a: '', b: 'Evicted', c: 'Evicted', d: '' }), 10_000);
+    latencyMs = Date.now() - lowered;
+    process.stderr.write(`[enforcement] quota lowered -> both evictions visible in ${latencyMs} ms\n`);
+  });
+
+  it('evicts exactly the placements the rules choose, within 10 s', () => {
+    expect(latencyMs).toBeLessThan(10_000);
+  });
+
+  it('shows the reason with kubectl jsonpath', async () => {
+    expect(await perPlacement(ns, '.status.conditions[?(@.type=="Evicted")].reason')).toEqual({ a: '', b: 'QuotaExceeded', c: 'QuotaExceeded', d: '' });
+    const message = await must(['get', 'wp', 'b', '-n', ns, '-o', 'jsonpath={.status.conditions[?(@.type=="Evicted")].message}']);
+    expect(message).toMatch(new RegExp(`^quota ${ns}/compute: cpu used 8, hard 5; evicting frees 2$`));
+  });
+
+  it('emits one Warning Event per eviction, regarding the placement', async () => {
+    const out = await must(['get', 'events.events.k8s.io', '-n', ns, '-o', 'jsonpath={range .items[*]}{.regarding.name} {.type} {.reason} {.action} {.reportingController}{"\\n"}{end}']);
+    expect(out.split('\n').filter(Boolean).sort()).toEqual([
+      'b Warning QuotaExceeded Evict placement-quota-webhook',
+      'c Warning QuotaExceeded Evict placement-quota-webhook',
+    ]);
+    const printed = await must(['get', 'events', '-n', ns]);
+    expect(printed).toContain('QuotaExceeded');
+    expect(printed).toContain('workloadplacement/b');
+  });
+
+  it('shows the quota Active again once the evictions are counted', async () => {
+    await eventually(async () => expect([await quotaField(ns, '.status.phase'), await quotaField(ns, '.status.used.cpu')]).toEqual(['Active', '4']));
+  });
+
+  it('does not evict again in later rounds', async () => {
+    // Three more rounds (2 s apart) with nothing over: the Evicted conditions keep their time.
+    const before = await perPlacement(ns, '.status.conditions[?(@.type=="Evicted")].lastTransitionTime');
+    await eventually(async () => {
+      const events = await must(['get', 'events.events.k8s.io', '-n', ns, '-o', 'name']);
+      expect(events.split('\n').filter(Boolean)).toHaveLength(2);
+      expect(await perPlacement(ns, '.status.conditions[?(@.type=="Evicted")].lastTransitionTime')).toEqual(before);
+    });
+  });
+});
+
+describe('Soft quota lowered below usage', () => {
+  let ns = '';
+
+  beforeAll(async () => {
+    ns = await fourPlacements('soft');
+    await apply(quotaOf(ns, '5'));
+  });
+
+  it('marks the placements that would be evicted and evicts nothing', async () => {
+    await eventually(async () => expect(await perPlacement(ns, '.status.conditions[?(@.type=="QuotaExceeded")].status')).toEqual({ a: '', b: 'True', c: 'True', d: '' }), 10_000);
+    expect(await perPlacement(ns, '.status.phase')).toEqual({ a: '', b: '', c: '', d: '' });
+    expect(await must(['get', 'events.events.k8s.io', '-n', ns, '-o', 'name'])).toBe('');
+    expect(await quotaField(ns, '.status.phase')).toBe('Exceeded');
+  });
+
+  it('clears the marks when the quota is raised again', async () => {
+    await apply(quotaOf(ns, '10'));
+    await eventually(async () => {
+      expect(await perPlacement(ns, '.status.conditions[?(@.type=="QuotaExceeded")].status')).toEqual({ a: '', b: 'False', c: 'False', d: '' });
+      expect(await perPlacement(ns, '.status.conditions[?(@.type=="QuotaExceeded")].reason')).toEqual({ a: '', b: 'WithinLimits', c: 'WithinLimits', d: '' });
+    }, 10_000);
+    expect(await quotaField(ns, '.status.phase')).toBe('Active');
+  });
+});
+
+describe('a SyncTarget whose capacity is lowered (clusterMode Soft)', () => {
+  it('marks the placements the rules choose ClusterCapacityExceeded', async () => {
+    const small = `enforcement-small-${Date.now()}`;
+    await addCluster(small, '8');
+    try {
+      const ns = await fourPlacements('capacity', undefined, small);
+      // allocatable 5 x 1.5 overcommit = 7.5 cpu for 8 allocated: b alone (priority 1) frees enough.
+      const { status } = aSyncTarget(small, { capacity: { cpu: '5', memory: '1Ti' } });
+      await setClusterStatus(small, { ...(status as Manifest), lastHeartbeatTime: heartbeatNow() });
+      await eventually(async () => expect(await perPlacement(ns, '.status.conditions[?(@.type=="ClusterCapacityExceeded")].status')).toEqual({ a: '', b: 'True', c: '', d: '' }), 10_000);
+      const message = await must(['get', 'wp', 'b', '-n', ns, '-o', 'jsonpath={.status.conditions[?(@.type=="ClusterCapacityExceeded")].message}']);
+      expect(message).toContain(`cluster ${small}: cpu allocated 8, limit 7.5; evicting frees 2`);
+      expect(await perPlacement(ns, '.status.phase')).toEqual({ a: '', b: '', c: '', d: '' });
+    } finally {
+      await kubectl(['delete', 'synctarget', small, '--ignore-not-found']);
+    }
+  });
+});
+
+describe('two replicas', () => {
+  let pair: TestWebhook;
+  const lease = testLeaseName('enforcement-pair');
+  const holder = () => must(['get', 'lease', lease, '-n', SYSTEM_NS, '-o', 'jsonpath={.spec.holderIdentity}']);
+
+  beforeAll(async () => {
+    // A 1 s retry: a released Lease is taken at the other replica's next attempt, at most 2.2 s later.
+    pair = await startTestWebhook('enforcement-pair', { replicas: 2, config: { ...FAST, leaderElection: { retryPeriodSeconds: 1 } } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await pair?.stop();
+  }, 60_000);
+
+  it('exactly one holds the Lease, and kubectl get lease names it; SIGTERM hands it over in under 3 s', async () => {
+    const first = await eventually(async () => {
+      const name = await holder();
+      expect(['webhook-0', 'webhook-1']).toContain(name);
+      return name;
+    });
+    expect(await must(['get', 'lease', '-n', SYSTEM_NS])).toContain(first);
+    const leader = Number(first.slice('webhook-'.length));
+    const stopped = Date.now();
+    await terminate(pair.set.replicas[leader]!.pid);
+    const next = await eventually(async () => {
+      const name = await holder();
+      expect(name).toBe(`webhook-${1 - leader}`);
+      return name;
+    }, 10_000);
+    const handoverMs = Date.now() - stopped;
+    process.stderr.write(`[enforcement] SIGTERM of ${first} -> ${next} holds the Lease after ${handoverMs} ms\n`);
+    expect(handoverMs).toBeLessThan(3_000);
+  });
+});
