@@ -15,7 +15,9 @@ export function evictionEventBody(event: EvictionEvent): EventsV1Event {
   return {
     apiVersion: 'events.k8s.io/v1',
     kind: 'Event',
-    metadata: { generateName: `${event.name}.`, namespace: event.namespace },
+    // client-go's recorder names Events `<object>.<unix nanoseconds in hex>`; a generateName of
+    // `<object>.` is refused (it must itself end with an alphanumeric or a dash).
+    metadata: { name: `${event.name}.${(BigInt(event.eventTimeMs) * 1_000_000n).toString(16)}`, namespace: event.namespace },
     // MicroTime: the API server wants six fraction digits, which a plain Date does not serialize to.
     eventTime: new V1MicroTime(event.eventTimeMs),
     type: 'Warning',

@@ -96,7 +96,7 @@ describe('Hard quota lowered below usage', () => {
     const lowered = Date.now();
     // 8 used, 5 allowed: b (priority 1) frees 2, still over; c (priority 2) too; then 4 is within.
     await apply(quotaOf(ns, '5', 'Hard'));
-    await eventually(async () => expect(await perPlacement(ns, '.status.phase')).toEqual({ a: '', b: 'Evicted', c: 'Evicted', d: '' }), 10_000);
+    await eventually(async () => expect(await perPlacement(ns, '.status.phase')).toEqual({ a: 'Pending', b: 'Evicted', c: 'Evicted', d: 'Pending' }), 10_000);
     latencyMs = Date.now() - lowered;
     process.stderr.write(`[enforcement] quota lowered -> both evictions visible in ${latencyMs} ms\n`);
   });
@@ -147,7 +147,7 @@ describe('Soft quota lowered below usage', () => {
 
   it('marks the placements that would be evicted and evicts nothing', async () => {
     await eventually(async () => expect(await perPlacement(ns, '.status.conditions[?(@.type=="QuotaExceeded")].status')).toEqual({ a: '', b: 'True', c: 'True', d: '' }), 10_000);
-    expect(await perPlacement(ns, '.status.phase')).toEqual({ a: '', b: '', c: '', d: '' });
+    expect(await perPlacement(ns, '.status.phase')).toEqual({ a: 'Pending', b: 'Pending', c: 'Pending', d: 'Pending' });
     expect(await must(['get', 'events.events.k8s.io', '-n', ns, '-o', 'name'])).toBe('');
     expect(await quotaField(ns, '.status.phase')).toBe('Exceeded');
   });
@@ -168,13 +168,13 @@ describe('a SyncTarget whose capacity is lowered (clusterMode Soft)', () => {
     await addCluster(small, '8');
     try {
       const ns = await fourPlacements('capacity', undefined, small);
-      // allocatable 5 x 1.5 overcommit = 7.5 cpu for 8 allocated: b alone (priority 1) frees enough.
+      // allocatable 5 x 1.5 overcommit = 7500m cpu for 8 allocated: b alone (priority 1) frees enough.
       const { status } = aSyncTarget(small, { capacity: { cpu: '5', memory: '1Ti' } });
       await setClusterStatus(small, { ...(status as Manifest), lastHeartbeatTime: heartbeatNow() });
       await eventually(async () => expect(await perPlacement(ns, '.status.conditions[?(@.type=="ClusterCapacityExceeded")].status')).toEqual({ a: '', b: 'True', c: '', d: '' }), 10_000);
       const message = await must(['get', 'wp', 'b', '-n', ns, '-o', 'jsonpath={.status.conditions[?(@.type=="ClusterCapacityExceeded")].message}']);
-      expect(message).toContain(`cluster ${small}: cpu allocated 8, limit 7.5; evicting frees 2`);
-      expect(await perPlacement(ns, '.status.phase')).toEqual({ a: '', b: '', c: '', d: '' });
+      expect(message).toContain(`cluster ${small}: cpu allocated 8, limit 7500m; evicting frees 2`);
+      expect(await perPlacement(ns, '.status.phase')).toEqual({ a: 'Pending', b: 'Pending', c: 'Pending', d: 'Pending' });
     } finally {
       await kubectl(['delete', 'synctarget', small, '--ignore-not-found']);
     }
