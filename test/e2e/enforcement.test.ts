@@ -181,14 +181,45 @@ describe('a SyncTarget whose capacity is lowered (clusterMode Soft)', () => {
   });
 });
 
+describe('a SyncTarget NotReady past the grace (clusterMode Soft)', () => {
+  it.each([
+    ['its Ready condition False for 10 minutes', (now: number) => ({ ready: false, heartbeatAgoMs: 0, transition: now - 600_000 })],
+    ['its heartbeat stopped 10 minutes ago (20 s interval)', (now: number) => ({ ready: true, heartbeatAgoMs: 600_000, transition: now - 3_600_000 })],
+  ])('marks every placement on it ClusterNotReady when %s', async (_, shape) => {
+    const down = `enforcement-down-${Date.now()}`;
+    await addCluster(down, '1000');
+    try {
+      const ns = await fourPlacements('notready', undefined, down);
+      const now = Date.now();
+      const { ready, heartbeatAgoMs, transition } = shape(now);
+      const seconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+      await must(['patch', 'synctarget', down, '--type=merge', '-p', JSON.stringify({ spec: { heartbeatInterval: '20s' } })]);
+      await setClusterStatus(down, {
+        lastHeartbeatTime: seconds(now - heartbeatAgoMs),
+        conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', reason: ready ? 'HeartbeatOK' : 'SyncerDown', message: '', lastTransitionTime: seconds(transition) }],
+      });
+      await eventually(async () => expect(await perPlacement(ns, '.status.conditions[?(@.type=="ClusterNotReady")].status')).toEqual({ a: 'True', b: 'True', c: 'True', d: 'True' }), 10_000);
+      const message = await must(['get', 'wp', 'a', '-n', ns, '-o', 'jsonpath={.status.conditions[?(@.type=="ClusterNotReady")].message}']);
+      expect(message).toMatch(new RegExp(`cluster ${down} is not Ready: .*, for \\d+s \\(grace 300s\\)`));
+      expect(await perPlacement(ns, '.status.phase')).toEqual({ a: 'Pending', b: 'Pending', c: 'Pending', d: 'Pending' });
+    } finally {
+      await kubectl(['delete', 'synctarget', down, '--ignore-not-found']);
+    }
+  });
+});
+
 describe('two replicas', () => {
   let pair: TestWebhook;
   const lease = testLeaseName('enforcement-pair');
   const holder = () => must(['get', 'lease', lease, '-n', SYSTEM_NS, '-o', 'jsonpath={.spec.holderIdentity}']);
 
   beforeAll(async () => {
+    // Only the pair enforces from here on: the single replica above would finish its rounds for it.
+    await webhook.stop();
     // A 1 s retry: a released Lease is taken at the other replica's next attempt, at most 2.2 s later.
-    pair = await startTestWebhook('enforcement-pair', { replicas: 2, config: { ...FAST, leaderElection: { retryPeriodSeconds: 1 } } });
+    // One write per round: a violation takes several rounds, so a kill lands in the middle of it.
+    const enforcement = { ...FAST.enforcement, maxWritesPerRound: 1 };
+    pair = await startTestWebhook('enforcement-pair', { replicas: 2, config: { enforcement, leaderElection: { retryPeriodSeconds: 1 } } });
   }, 120_000);
 
   afterAll(async () => {
@@ -213,5 +244,40 @@ describe('two replicas', () => {
     const handoverMs = Date.now() - stopped;
     process.stderr.write(`[enforcement] SIGTERM of ${first} -> ${next} holds the Lease after ${handoverMs} ms\n`);
     expect(handoverMs).toBeLessThan(3_000);
+  });
+
+  it('SIGKILL of the leader mid-violation: the other takes over within the lease, finishes, and evicts nobody twice', async () => {
+    await pair.restart();
+    const ns = await freshNamespace('failover');
+    await apply(quotaOf(ns, '12', 'Hard'));
+    const names = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6'];
+    for (const [i, name] of names.entries()) await apply(placementOn(ns, cluster, name, i + 1));
+    await eventually(async () => expect(await quotaField(ns, '.status.used.cpu')).toBe('12'));
+    const first = await holder();
+    // 12 used, 2 allowed: the five lowest priorities go, p6 stays.
+    await apply(quotaOf(ns, '2', 'Hard'));
+    await eventually(async () => expect(Object.values(await perPlacement(ns, '.status.phase'))).toContain('Evicted'), 10_000);
+    const killed = Date.now();
+    await pair.kill(Number(first.slice('webhook-'.length)));
+    const evictedBefore = Object.values(await perPlacement(ns, '.status.phase')).filter((phase) => phase === 'Evicted').length;
+    await eventually(async () => expect(await perPlacement(ns, '.status.phase')).toEqual({ p1: 'Evicted', p2: 'Evicted', p3: 'Evicted', p4: 'Evicted', p5: 'Evicted', p6: 'Pending' }), 30_000);
+    const takeoverMs = Date.now() - killed;
+    expect(await holder()).not.toBe(first);
+    process.stderr.write(`[enforcement] SIGKILL of ${first} after ${evictedBefore}/5 evictions -> the rest done by ${await holder()} ${takeoverMs} ms later\n`);
+    expect(evictedBefore).toBeLessThan(5);
+    expect(takeoverMs).toBeLessThan(15_000 + 2_200 + 5_000);
+    const lines = await must(['get', 'events.events.k8s.io', '-n', ns, '-o', 'jsonpath={range .items[*]}{.regarding.name} {.reportingInstance}{"\\n"}{end}']);
+    const events = lines.split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]);
+    const regarding = events.map(([name]) => name);
+    // Never two Events for one placement. One may be missing: the killed leader's last eviction, if
+    // the kill fell between its status write and its Event (docs/enforcement.md).
+    expect(new Set(regarding).size).toBe(regarding.length);
+    expect(regarding.every((name) => ['p1', 'p2', 'p3', 'p4', 'p5'].includes(name))).toBe(true);
+    expect(regarding.length).toBeGreaterThanOrEqual(4);
+    // Only the Lease holder of the moment acts: the new leader wrote the evictions after the kill.
+    const byNew = events.filter(([, instance]) => instance !== first).length;
+    expect(events.every(([, instance]) => instance === first || instance === `webhook-${1 - Number(first.slice('webhook-'.length))}`)).toBe(true);
+    expect(byNew).toBeGreaterThanOrEqual(5 - evictedBefore - 1);
+    expect(byNew).toBeLessThanOrEqual(5 - evictedBefore);
   });
 });
