@@ -2,7 +2,7 @@ import type { DecisionConfig } from '../api/config.js';
 import { timestampMs } from '../api/fields.js';
 import type { EnforcementMode } from '../api/resources.js';
 import { clusterHealth } from '../core/cluster-health.js';
-import type { ClusterUsage, EvictionInput, QuotaUsage } from '../core/eviction.js';
+import { chooseEvictions, type ClusterUsage, type EvictionInput, type QuotaUsage } from '../core/eviction.js';
 import { defaultQuotaKey, quotaLimits } from '../core/quotas.js';
 import type { ClusterView } from '../core/view.js';
 import type { TrackedPlacement, TrackedState } from '../state/tracked-state.js';
@@ -89,13 +89,16 @@ function clusterUsages(state: TrackedState, settings: EvictionSettings, nowMs: n
  * (allocatable × overcommit) and, when NotReady, for how long.
  */
 export function evictionSnapshot(state: TrackedState, settings: EvictionSettings, nowMs: number): EvictionSnapshot {
-  const placements = new Map<string, TrackedPlacement>();
-  for (const placement of state.evictionCandidates()) placements.set(placement.key, placement);
-  const input: EvictionInput = {
-    placements: [...placements.values()],
+  const limits: EvictionInput = {
+    placements: [],
     quotas: quotaUsages(state, settings),
     clusters: clusterUsages(state, settings, nowMs),
     notReadyGraceMs: settings.enforcement.notReadyGraceSeconds * 1000,
   };
-  return { input, placements };
+  // The common round: nothing over and no mark to clear. Quotas and clusters alone tell (a choice
+  // without candidates still lists every violation), without a pass over every placement.
+  if (state.markedPlacements() === 0 && chooseEvictions(limits).violations.length === 0) return { input: limits, placements: new Map() };
+  const placements = new Map<string, TrackedPlacement>();
+  for (const placement of state.evictionCandidates()) placements.set(placement.key, placement);
+  return { input: { ...limits, placements: [...placements.values()] }, placements };
 }

@@ -72,6 +72,8 @@ export class TrackedState implements StateView {
   /** Shared copies of what placements repeat (names, label sets, request shapes): SPEC §12 memory. */
   private readonly interned = new Interner();
   private clusterChanges = 0;
+  /** Placements with a Soft condition True: while none and nothing is over, a round has nothing to do. */
+  private marked = 0;
   /** Each ranking holds up to every cluster; a few shapes are plenty between two changes of the state. */
   private readonly rankings = new VersionedMemo<RoomRanking>(16);
 
@@ -141,6 +143,11 @@ export class TrackedState implements StateView {
       const { priority, createdMs, clusters, perCluster, charge: quotaCharge, marks } = entry;
       yield { key, name: key.slice(key.lastIndexOf('/') + 1), priority, createdMs, clusters, perCluster, quotas, quotaCharge, marks };
     }
+  }
+
+  /** How many placements (not evicted) carry a Soft eviction condition with status True. */
+  markedPlacements(): number {
+    return this.marked;
   }
 
   /** Workspaces with at least one tracked placement: where a default quota may be over. */
@@ -228,6 +235,7 @@ export class TrackedState implements StateView {
       marks: marksOf(placement.status.conditions),
     };
     this.placements.set(key, entry);
+    if (entry.marks !== 0 && !entry.evicted) this.marked += 1;
     this.indexOf(this.placementsByWorkspace, entry.workspace, () => new Set<string>()).add(key);
     this.account(entry, addLists);
   }
@@ -237,6 +245,7 @@ export class TrackedState implements StateView {
     const entry = this.placements.get(key);
     if (!entry) return;
     this.account(entry, subLists);
+    if (entry.marks !== 0 && !entry.evicted) this.marked -= 1;
     this.placements.delete(key);
     this.placementsByWorkspace.get(entry.workspace)?.delete(key);
   }

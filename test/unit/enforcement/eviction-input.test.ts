@@ -3,11 +3,12 @@ import { DEFAULT_OVERCOMMIT } from '../../../src/api/config.js';
 import { chooseEvictions } from '../../../src/core/eviction.js';
 import { evictionSnapshot, notReadyForMs, type EvictionSettings } from '../../../src/enforcement/eviction-input.js';
 import { markOf } from '../../../src/state/tracked-state.js';
-import { aPlacement, aQuota, aSyncTarget, ago, NOW, stateOf, syncTarget, type Manifest } from '../../builders/objects.js';
+import { addManifest, aPlacement, aQuota, aSyncTarget, ago, NOW, stateOf, syncTarget, type Manifest } from '../../builders/objects.js';
 import { ClusterRecord } from '../../../src/state/cluster-record.js';
 import { formatForHumans } from '../../../src/quantity/index.js';
+import { list } from '../../builders/eviction.js';
 
-const settings = (overrides: Partial<EvictionSettings['enforcement']> = {}, defaultQuota = { enabled: false, hard: {}, soft: {} }): EvictionSettings => ({
+const settings = (overrides: Partial<EvictionSettings['enforcement']> = {}, defaultQuota: EvictionSettings['defaultQuota'] = { enabled: false, hard: {}, soft: {} }): EvictionSettings => ({
   overcommit: DEFAULT_OVERCOMMIT,
   defaultQuota,
   enforcement: { defaultMode: 'Soft', clusterMode: 'Soft', notReadyGraceSeconds: 300, ...overrides },
@@ -46,7 +47,7 @@ describe('evictionSnapshot', () => {
 
   it('adds the default quota of a workspace without quota objects, when enabled', () => {
     const state = stateOf(aPlacement('a', { namespace: 'team-b', requirements: { cpu: '2' } }));
-    const { input } = evictionSnapshot(state, settings({ defaultMode: 'Hard' }, { enabled: true, hard: { cpu: '1' }, soft: {} }), NOW);
+    const { input } = evictionSnapshot(state, settings({ defaultMode: 'Hard' }, { enabled: true, hard: list({ cpu: '1' }), soft: {} }), NOW);
     expect(input.quotas.map((q) => [q.key, q.label, q.mode])).toEqual([['team-b/', 'default quota of workspace team-b', 'Hard']]);
   });
 
@@ -77,5 +78,19 @@ describe('notReadyForMs', () => {
     ['a fresh, Ready cluster', aSyncTarget('c'), 0],
   ])('%s', (_, manifest, expected) => {
     expect(notReadyForMs(record(manifest), NOW)).toBe(expected);
+  });
+});
+
+describe('evictionSnapshot when nothing is over', () => {
+  it('makes no pass over the placements unless one carries a mark to clear', () => {
+    const within = stateOf(aQuota('compute', { hard: { cpu: '10' } }), aPlacement('a', { requirements: { cpu: '2' } }));
+    expect(evictionSnapshot(within, settings(), NOW).placements.size).toBe(0);
+    const marked = aPlacement('b', { requirements: { cpu: '2' } });
+    const conditions = [{ type: 'QuotaExceeded', status: 'True', reason: 'QuotaExceeded', message: '', lastTransitionTime: ago(0) }];
+    addManifest(within, { ...marked, status: { ...(marked.status as object), conditions } });
+    expect(within.markedPlacements()).toBe(1);
+    expect([...evictionSnapshot(within, settings(), NOW).placements.keys()].sort()).toEqual(['team-a/a', 'team-a/b']);
+    within.deletePlacement('team-a/b');
+    expect(within.markedPlacements()).toBe(0);
   });
 });

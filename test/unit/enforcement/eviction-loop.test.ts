@@ -5,7 +5,7 @@ import { createEvictionLoop, type EvictionLoopSettings } from '../../../src/enfo
 import { TrackedState } from '../../../src/state/tracked-state.js';
 import { FakeClock } from '../../builders/fake-clock.js';
 import { InMemoryPlacements } from '../../builders/in-memory-placements.js';
-import { aPlacement, aQuota, ago, NOW, placement, quota, type Manifest } from '../../builders/objects.js';
+import { aPlacement, aQuota, aSyncTarget, ago, NOW, placement, quota, syncTarget, type Manifest } from '../../builders/objects.js';
 
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -175,6 +175,25 @@ describe('eviction loop, timing', () => {
     expect(api.patches).toHaveLength(0);
     await clock.advance(1);
     expect(api.patches.map((patch) => patch.key)).toEqual(['team-a/new']);
+    await loop.stop();
+  });
+
+  it('starts a round for a SyncTarget whose capacity or Ready condition changed, not for a heartbeat', async () => {
+    const { clock, control, loop } = scenario();
+    loop.start();
+    const touchCluster = (manifest: Manifest) => loop.touch('SyncTarget', 'us-east-1', { kind: 'SyncTarget', object: syncTarget(manifest) });
+    touchCluster(aSyncTarget('us-east-1', { heartbeatAgoMs: 5_000 }));
+    await clock.advance(1000);
+    expect(control.rounds).toBe(1);
+    touchCluster(aSyncTarget('us-east-1', { heartbeatAgoMs: 1_000 }));
+    await clock.advance(1000);
+    expect(control.rounds).toBe(1);
+    touchCluster(aSyncTarget('us-east-1', { heartbeatAgoMs: 1_000, capacity: { cpu: '4' } }));
+    await clock.advance(1000);
+    expect(control.rounds).toBe(2);
+    touchCluster(aSyncTarget('us-east-1', { heartbeatAgoMs: 1_000, capacity: { cpu: '4' }, ready: false }));
+    await clock.advance(1000);
+    expect(control.rounds).toBe(3);
     await loop.stop();
   });
 
