@@ -47,3 +47,15 @@ describe('enforcement and leader election settings', () => {
     await expect(loadServiceConfig({}, file)).rejects.toThrow(message);
   });
 });
+
+describe('manifests/configmap.yaml', () => {
+  it('is a valid config file whose enforcement and leader election settings are the defaults', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { parse } = await import('yaml');
+    const manifest = parse(await readFile(new URL('../../../manifests/configmap.yaml', import.meta.url), 'utf8')) as { data: Record<string, string> };
+    const config = await loadServiceConfig({}, await withFile(manifest.data['config.yaml'] ?? ''));
+    const defaults = await loadServiceConfig({});
+    expect(config.enforcement).toEqual(defaults.enforcement);
+    expect(config.leaderElection).toEqual(defaults.leaderElection);
+  });
+});
