@@ -66,9 +66,9 @@ let cluster: string;
  * A covered namespace with four 2-cpu placements on the test cluster, priorities a=3, b=1, c=2,
  * d=5, under a quota of 10 cpu the replica has counted (used 8).
  */
-async function fourPlacements(prefix: string, mode?: 'Hard' | 'Soft', on = cluster): Promise<string> {
+async function fourPlacements(prefix: string, mode?: 'Hard' | 'Soft', on = cluster, via = webhook): Promise<string> {
   const ns = await freshNamespace(prefix);
-  await webhook.cover(ns);
+  await via.cover(ns);
   await apply(quotaOf(ns, '10', mode));
   for (const [name, priority] of [['a', 3], ['b', 1], ['c', 2], ['d', 5]] as const) await apply(placementOn(ns, on, name, priority));
   await eventually(async () => expect(await quotaField(ns, '.status.used.cpu')).toBe('8'));
@@ -181,23 +181,29 @@ describe('a SyncTarget whose capacity is lowered (clusterMode Soft)', () => {
   });
 });
 
+const seconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+
+/** Makes a cluster NotReady for 10 minutes: Ready=False since then, or (heartbeat) its last heartbeat then, at 20 s intervals. */
+async function downSince10Minutes(name: string, how: 'condition' | 'heartbeat'): Promise<void> {
+  const now = Date.now();
+  const ready = how === 'heartbeat';
+  await must(['patch', 'synctarget', name, '--type=merge', '-p', JSON.stringify({ spec: { heartbeatInterval: '20s' } })]);
+  await setClusterStatus(name, {
+    lastHeartbeatTime: seconds(ready ? now - 600_000 : now),
+    conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', reason: ready ? 'HeartbeatOK' : 'SyncerDown', message: '', lastTransitionTime: seconds(now - (ready ? 3_600_000 : 600_000)) }],
+  });
+}
+
 describe('a SyncTarget NotReady past the grace (clusterMode Soft)', () => {
   it.each([
-    ['its Ready condition False for 10 minutes', (now: number) => ({ ready: false, heartbeatAgoMs: 0, transition: now - 600_000 })],
-    ['its heartbeat stopped 10 minutes ago (20 s interval)', (now: number) => ({ ready: true, heartbeatAgoMs: 600_000, transition: now - 3_600_000 })],
-  ])('marks every placement on it ClusterNotReady when %s', async (_, shape) => {
+    ['its Ready condition False for 10 minutes', 'condition'],
+    ['its heartbeat stopped 10 minutes ago (20 s interval)', 'heartbeat'],
+  ] as const)('marks every placement on it ClusterNotReady when %s', async (_, how) => {
     const down = `enforcement-down-${Date.now()}`;
     await addCluster(down, '1000');
     try {
       const ns = await fourPlacements('notready', undefined, down);
-      const now = Date.now();
-      const { ready, heartbeatAgoMs, transition } = shape(now);
-      const seconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
-      await must(['patch', 'synctarget', down, '--type=merge', '-p', JSON.stringify({ spec: { heartbeatInterval: '20s' } })]);
-      await setClusterStatus(down, {
-        lastHeartbeatTime: seconds(now - heartbeatAgoMs),
-        conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', reason: ready ? 'HeartbeatOK' : 'SyncerDown', message: '', lastTransitionTime: seconds(transition) }],
-      });
+      await downSince10Minutes(down, how);
       await eventually(async () => expect(await perPlacement(ns, '.status.conditions[?(@.type=="ClusterNotReady")].status')).toEqual({ a: 'True', b: 'True', c: 'True', d: 'True' }), 10_000);
       const message = await must(['get', 'wp', 'a', '-n', ns, '-o', 'jsonpath={.status.conditions[?(@.type=="ClusterNotReady")].message}']);
       expect(message).toMatch(new RegExp(`cluster ${down} is not Ready: .*, for \\d+s \\(grace 300s\\)`));
@@ -279,5 +285,47 @@ describe('two replicas', () => {
     expect(events.every(([, instance]) => instance === first || instance === `webhook-${1 - Number(first.slice('webhook-'.length))}`)).toBe(true);
     expect(byNew).toBeGreaterThanOrEqual(5 - evictedBefore - 1);
     expect(byNew).toBeLessThanOrEqual(5 - evictedBefore);
+  });
+});
+
+describe('clusterMode Hard', () => {
+  let hard: TestWebhook;
+  const clusters: string[] = [];
+  const newCluster = async (prefix: string, cpu: string) => {
+    const name = `${prefix}-${Date.now()}`;
+    clusters.push(name);
+    await addCluster(name, cpu);
+    return name;
+  };
+
+  // Runs last: the single replica and the pair are stopped by then, so only this one enforces.
+  beforeAll(async () => {
+    hard = await startTestWebhook('enforcement-hard-clusters', { config: { enforcement: { ...FAST.enforcement, clusterMode: 'Hard' } } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await hard?.stop();
+    await kubectl(['delete', 'synctarget', ...clusters, '--ignore-not-found']);
+  }, 60_000);
+
+  it('evicts what the rules choose when a SyncTarget capacity is lowered (ClusterCapacityExceeded)', async () => {
+    const small = await newCluster('enforcement-shrink', '8');
+    const ns = await fourPlacements('shrink', undefined, small, hard);
+    const lowered = Date.now();
+    const { status } = aSyncTarget(small, { capacity: { cpu: '5', memory: '1Ti' } });
+    await setClusterStatus(small, { ...(status as Manifest), lastHeartbeatTime: heartbeatNow() });
+    await eventually(async () => expect(await perPlacement(ns, '.status.conditions[?(@.type=="Evicted")].reason')).toEqual({ a: '', b: 'ClusterCapacityExceeded', c: '', d: '' }), 10_000);
+    process.stderr.write(`[enforcement] capacity lowered -> eviction visible in ${Date.now() - lowered} ms\n`);
+    expect(await perPlacement(ns, '.status.phase')).toEqual({ a: 'Pending', b: 'Evicted', c: 'Pending', d: 'Pending' });
+    expect(await must(['get', 'events.events.k8s.io', '-n', ns, '-o', 'jsonpath={.items[*].reason}'])).toBe('ClusterCapacityExceeded');
+  });
+
+  it('evicts every placement on a SyncTarget whose heartbeat stopped past the grace (ClusterNotReady)', async () => {
+    const down = await newCluster('enforcement-silent', '1000');
+    const ns = await fourPlacements('silent', undefined, down, hard);
+    await downSince10Minutes(down, 'heartbeat');
+    await eventually(async () => expect(await perPlacement(ns, '.status.conditions[?(@.type=="Evicted")].reason')).toEqual({ a: 'ClusterNotReady', b: 'ClusterNotReady', c: 'ClusterNotReady', d: 'ClusterNotReady' }), 10_000);
+    const events = await must(['get', 'events.events.k8s.io', '-n', ns, '-o', 'jsonpath={range .items[*]}{.regarding.name}{"\\n"}{end}']);
+    expect(events.split('\n').filter(Boolean).sort()).toEqual(['a', 'b', 'c', 'd']);
   });
 });
