@@ -80,6 +80,8 @@ async function main(): Promise<number> {
       `Up in ${((Date.now() - started) / 1000).toFixed(1)}s. Webhook logs: ${webhooks.replicas.map((r) => r.log).join(', ')}`,
       'Go on with kubectl:',
       `  export KUBECONFIG=${admin}`,
+      // The eviction loop runs on the Lease holder (docs/enforcement.md; the README shows how to try it).
+      'The enforcing replica: kubectl get lease -n placement-quota-system',
       'Stop everything with: npm run down',
       '',
     ].join('\n'),
