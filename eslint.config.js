@@ -11,7 +11,8 @@ const MAY_IMPORT = {
   api: ['quantity'],
   core: ['api', 'quantity'],
   state: ['core', 'api', 'quantity'],
-  ops: ['api', 'quantity'],
+  // ops validates settings with the pure rules they feed (leader-election timings).
+  ops: ['core', 'api', 'quantity'],
   tracker: ['state', 'core', 'api', 'quantity', 'ops'],
   consistency: ['state', 'core', 'api', 'quantity', 'ops'],
   webhook: ['consistency', 'state', 'core', 'api', 'quantity', 'ops'],

@@ -116,6 +116,8 @@ async function main(): Promise<number> {
       'Go on with kubectl:',
       `  export KUBECONFIG=${admin}`,
       ...reports,
+      // The eviction loop runs on the Lease holder (docs/enforcement.md; the README shows how to try it).
+      'The enforcing replica: kubectl get lease -n placement-quota-system',
       'Stop everything with: npm run down',
       '',
     ].join('\n'),

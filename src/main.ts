@@ -1,5 +1,6 @@
 /**
- * Composition root: config → logger → tracker → webhook (+ quota status) → listen; signals.
+ * Composition root: config → logger → tracker → webhook + (behind the Lease) quota status and the
+ * eviction loop → listen; signals.
  * Nothing else in the service reads the environment or wires modules together.
  */
 import { once } from 'node:events';
@@ -10,8 +11,11 @@ import { ReservationLedger } from './state/reservations.js';
 import { TrackedState } from './state/tracked-state.js';
 import { createQuotaReserver } from './consistency/quota-reserver.js';
 import { kubernetesQuotaStatusApi, QuotaStore } from './consistency/quota-store.js';
+import { createEvictionLoop } from './enforcement/eviction-loop.js';
+import { createLeaderElector, kubernetesLeaseApi } from './enforcement/leader-lease.js';
+import { kubernetesPlacementStatusApi } from './enforcement/placement-status-api.js';
 import { createQuotaStatusWriter } from './enforcement/quota-status-writer.js';
-import type { ServiceConfig } from './ops/config.js';
+import { leaderTimingsOf, replicaIdentity, type ServiceConfig } from './ops/config.js';
 import type { Logger } from './ops/logger.js';
 import { loadTlsMaterial, watchTlsMaterial } from './ops/tls.js';
 import { createReportLoop, reportsHandler } from './reporting/report-loop.js';
@@ -45,13 +49,40 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   const ledger = new ReservationLedger();
   const tracker = createTracker({ source: kubeSource(kubeConfig), state, log: log.child({ component: 'tracker' }) });
   const store = new QuotaStore({ api: kubernetesQuotaStatusApi(kubeConfig), tracked: (key) => state.quotaObject(key) });
+  const identity = replicaIdentity(config);
+  const { namespace: leaseNamespace, name: leaseName } = config.leaderElection;
+  // Every replica admits; one, the Lease holder, writes quota status and enforces (SPEC §6, §8).
+  const elector = createLeaderElector({
+    api: kubernetesLeaseApi(kubeConfig, leaseNamespace, leaseName),
+    identity,
+    timings: leaderTimingsOf(config.leaderElection),
+    clock: Date.now,
+    log: log.child({ component: 'leader', lease: `${leaseNamespace}/${leaseName}` }),
+    onStartedLeading: () => {
+      // A new leader repairs whatever the previous one left unwritten.
+      statusWriter.touchAll();
+      evictionLoop.trigger();
+    },
+    onStoppedLeading: () => undefined, // both check isLeader() before every write
+  });
+  const leading = () => tracker.ready() && elector.isLeader();
   const statusWriter = createQuotaStatusWriter({
     state,
     store,
-    ready: () => tracker.ready(),
+    ready: leading,
     placementsVersion: () => tracker.stats().resourceVersions.WorkloadPlacement,
     clock: Date.now,
     log: log.child({ component: 'quota-status' }),
+  });
+  const evictionLoop = createEvictionLoop({
+    state,
+    settings: config,
+    api: kubernetesPlacementStatusApi(kubeConfig),
+    isLeader: () => elector.isLeader(),
+    ready: () => tracker.ready(),
+    identity,
+    clock: Date.now,
+    log: log.child({ component: 'enforcement' }),
   });
   tracker.on('change', (kind: TrackedKind, key: string, object: TrackedObject | undefined) => {
     if (kind === 'WorkloadPlacement') {
@@ -59,8 +90,12 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
       ledger.settle(key, object?.kind === 'WorkloadPlacement' ? (object.object.metadata.generation ?? 1) : Infinity);
       statusWriter.touchWorkspace(workspaceOfKey(key));
     } else if (kind === 'WorkspaceQuota') statusWriter.touch(key);
+    evictionLoop.touch(kind, key, object);
   });
-  tracker.on('ready', () => statusWriter.touchAll());
+  tracker.on('ready', () => {
+    statusWriter.touchAll();
+    evictionLoop.trigger();
+  });
 
   const readiness: Readiness = () => (tracker.ready() ? { ready: true } : { ready: false, why: 'the tracker has no complete view of the cluster yet' });
   const review = createReviewer({
@@ -112,6 +147,8 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   reports.start();
 
   tracker.start().catch((err: unknown) => log.error({ err }, 'tracker failed to start'));
+  elector.start();
+  evictionLoop.start();
   // Also repairs status drift nobody touched (a hand edit of status.used, a write that failed).
   const resync = setInterval(() => statusWriter.touchAll(), 60_000).unref();
 
@@ -120,11 +157,15 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     reportsPort,
     stop: async () => {
       clearInterval(resync);
+      // Leader work first, then the Lease: another replica takes over within its next retry
+      // (seconds) while this one still drains its admissions.
+      await evictionLoop.stop();
+      statusWriter.stop();
+      await elector.release();
       reports.stop();
       await reportsHttps.close(0);
       certWatcher.close();
       await https.close(config.shutdownGraceSeconds * 1000);
-      statusWriter.stop();
       await tracker.stop();
     },
   };

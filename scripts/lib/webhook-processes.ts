@@ -72,6 +72,9 @@ export async function startReplica(options: StartWebhookOptions, index: number, 
     PLACEMENT_QUOTA_KUBECONFIG: options.kubeconfig,
     PLACEMENT_QUOTA_TLS_CERT_FILE: path.join(options.certDir, 'tls.crt'),
     PLACEMENT_QUOTA_TLS_KEY_FILE: path.join(options.certDir, 'tls.key'),
+    // The leader-election identity, as a Deployment's downward API gives each pod its name:
+    // `kubectl get lease -n placement-quota-system` then names the replica that leads.
+    POD_NAME: `webhook-${index}`,
     ...(options.configFile ? { PLACEMENT_QUOTA_CONFIG: options.configFile } : {}),
     ...options.env,
   };

@@ -1,9 +1,60 @@
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { parse as parseYaml, YAMLError } from 'yaml';
 import { z } from 'zod';
 import { decisionConfigSchema } from '../api/config.js';
 import { fieldPath } from '../api/errors.js';
 import { DEFAULT_BODY_LIMIT } from '../api/admission-review.js';
+import { enforcementModes } from '../api/resources.js';
+import { timingsProblem } from '../core/leader-election.js';
+
+/** SPEC §6: what the eviction loop does and how often. Soft by default: a new install never evicts by surprise. */
+const enforcementSchema = z
+  .strictObject({
+    /** For a WorkspaceQuota without spec.enforcementMode. */
+    defaultMode: z.enum(enforcementModes).default('Soft'),
+    /** For cluster violations (capacity, NotReady). */
+    clusterMode: z.enum(enforcementModes).default('Soft'),
+    notReadyGraceSeconds: z.number().min(0).max(86_400).default(300),
+    intervalSeconds: z.number().positive().max(3600).default(60),
+    /** Status writes per round; the rest follow in the next round, so a big violation cannot flood the API server. */
+    maxWritesPerRound: z.number().int().positive().max(10_000).default(50),
+    /** How long after a relevant change a round runs, so a burst of events makes one round. */
+    debounceMs: z.number().int().min(0).max(60_000).default(1000),
+  })
+  .prefault({});
+
+/** The Lease one replica holds to run enforcement (client-go's timings by default). */
+const leaderElectionSchema = z
+  .strictObject({
+    namespace: z.string().min(1).default('placement-quota-system'),
+    name: z.string().min(1).default('placement-quota-webhook'),
+    leaseDurationSeconds: z.number().positive().default(15),
+    renewDeadlineSeconds: z.number().positive().default(10),
+    retryPeriodSeconds: z.number().positive().default(2),
+    /** Unique per replica; loadServiceConfig fills it from POD_NAME, else `<hostname>-<pid>`. */
+    identity: z.string().min(1).optional(),
+  })
+  .prefault({})
+  .superRefine((election, context) => {
+    const problem = timingsProblem(leaderTimingsOf(election));
+    if (problem) context.addIssue({ code: 'custom', message: problem });
+  });
+
+interface ElectionSeconds {
+  readonly leaseDurationSeconds: number;
+  readonly renewDeadlineSeconds: number;
+  readonly retryPeriodSeconds: number;
+}
+
+/** The configured timings in the units the elector takes. */
+export function leaderTimingsOf(election: ElectionSeconds): { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number } {
+  return {
+    leaseDurationMs: election.leaseDurationSeconds * 1000,
+    renewDeadlineMs: election.renewDeadlineSeconds * 1000,
+    retryPeriodMs: election.retryPeriodSeconds * 1000,
+  };
+}
 
 /** The service's whole configuration: the decision settings plus how it runs. */
 export const serviceConfigSchema = decisionConfigSchema.extend({
@@ -33,6 +84,8 @@ export const serviceConfigSchema = decisionConfigSchema.extend({
       historyMaxEntries: z.number().int().min(1).max(100_000).default(2880),
     })
     .prefault({}),
+  enforcement: enforcementSchema,
+  leaderElection: leaderElectionSchema,
 });
 
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;
@@ -56,7 +109,12 @@ export const ENV_KEYS: Readonly<Record<string, { path: readonly string[]; type: 
   PLACEMENT_QUOTA_REPORTS_HOST: { path: ['reports', 'host'], type: 'string' },
   PLACEMENT_QUOTA_REPORTS_PORT: { path: ['reports', 'port'], type: 'number' },
   PLACEMENT_QUOTA_REPORTS_INTERVAL_SECONDS: { path: ['reports', 'aggregationIntervalSeconds'], type: 'number' },
+  PLACEMENT_QUOTA_LEASE_NAMESPACE: { path: ['leaderElection', 'namespace'], type: 'string' },
+  PLACEMENT_QUOTA_LEASE_NAME: { path: ['leaderElection', 'name'], type: 'string' },
 };
+
+/** The pod name (downward API in manifests/deployment.yaml): the replica's leader-election identity. */
+export const IDENTITY_ENV = 'POD_NAME';
 
 /** Names the config file; `--config` on the command line wins. */
 export const CONFIG_FILE_ENV = 'PLACEMENT_QUOTA_CONFIG';
@@ -123,11 +181,19 @@ export async function loadServiceConfig(env: NodeJS.ProcessEnv, file?: string): 
   const origins = new Map<string, string>();
   applyEnv(tree, env, origins);
   const parsed = serviceConfigSchema.strict().safeParse(tree);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    const identity = parsed.data.leaderElection.identity ?? (env[IDENTITY_ENV] || undefined);
+    return { ...parsed.data, leaderElection: { ...parsed.data.leaderElection, identity } };
+  }
   const lines = parsed.error.issues.map((issue) => {
     const key = fieldPath(issue.path) || '(top level)';
     const origin = origins.get(issue.path.join('.')) ?? (source ? source : 'defaults');
     return `${key} (from ${origin}): ${issue.message}`;
   });
   throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+}
+
+/** This replica's leader-election identity: configured (or POD_NAME), else `<hostname>-<pid>`, unique per process. */
+export function replicaIdentity(config: Pick<ServiceConfig, 'leaderElection'>): string {
+  return config.leaderElection.identity ?? `${hostname()}-${process.pid}`;
 }

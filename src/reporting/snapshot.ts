@@ -68,8 +68,7 @@ function tallies(state: TrackedState, config: DecisionConfig): { perCluster: Map
   const perCluster = new Map<string, number>();
   const perQuota = new Map<string, Tally>();
   for (const placement of state.placementFacts()) {
-    // Every counted placement charges `placements: 1`; an evicted one is held with nothing charged.
-    if (Object.keys(placement.charge).length === 0) continue;
+    if (placement.evicted) continue; // counted nowhere
     for (const cluster of placement.clusters) perCluster.set(cluster, (perCluster.get(cluster) ?? 0) + 1);
     for (const quota of applicableQuotas(state, placement.workspace, placement.labels, config)) {
       let tally = perQuota.get(quota.key);

@@ -1,6 +1,8 @@
 import type { SyncTarget, TrackedKind, TrackedObject, WorkloadPlacement, WorkspaceQuota } from '../api/resources.js';
 import { addLists, isZeroList, subLists, type ResourceList } from '../quantity/index.js';
-import { clusterConsumption, placementClusters, quotaCharge } from '../core/charging.js';
+import { timestampMs, type Condition } from '../api/fields.js';
+import { clusterConsumption, isEvicted, placementClusters, quotaCharge } from '../core/charging.js';
+import type { EvictionCandidate, EvictionReason } from '../core/eviction.js';
 import { defaultQuotaKey, quotaLimits } from '../core/quotas.js';
 import { selectorMatches } from '../core/selector.js';
 import type { Memo, PlacementVersion, QuotaLimits, RoomRanking, StateView } from '../core/view.js';
@@ -25,6 +27,32 @@ export interface PlacementFacts {
   readonly clusters: readonly string[];
   readonly perCluster: ResourceList;
   readonly charge: ResourceList;
+  /** What the eviction order reads: spec.priority and creationTimestamp (epoch ms, 0 when absent). */
+  readonly priority: number;
+  readonly createdMs: number;
+  readonly evicted: boolean;
+  /** Which Soft conditions (EVICTION_REASONS) are True on it now, one bit each. */
+  readonly marks: number;
+}
+
+/** The condition types the loop sets on a placement that would be evicted (Soft), in bit order. */
+export const EVICTION_REASONS: readonly EvictionReason[] = Object.freeze(['QuotaExceeded', 'ClusterCapacityExceeded', 'ClusterNotReady']);
+
+/** The bit of one Soft condition type in {@link TrackedPlacement.marks}. */
+export const markOf = (reason: EvictionReason): number => 1 << EVICTION_REASONS.indexOf(reason);
+
+function marksOf(conditions: readonly Condition[]): number {
+  let marks = 0;
+  for (const condition of conditions) {
+    const bit = EVICTION_REASONS.indexOf(condition.type as EvictionReason);
+    if (bit >= 0 && condition.status === 'True') marks |= 1 << bit;
+  }
+  return marks;
+}
+
+/** A placement not evicted, as the eviction choice reads it, with the Soft conditions True on it. */
+export interface TrackedPlacement extends EvictionCandidate {
+  readonly marks: number;
 }
 
 type PlacementEntry = PlacementVersion & PlacementFacts;
@@ -47,6 +75,8 @@ export class TrackedState implements StateView {
   /** Shared copies of what placements repeat (names, label sets, request shapes): SPEC §12 memory. */
   private readonly interned = new Interner();
   private clusterChanges = 0;
+  /** Placements with a Soft condition True: while none and nothing is over, a round has nothing to do. */
+  private marked = 0;
   /** Each ranking holds up to every cluster; a few shapes are plenty between two changes of the state. */
   private readonly rankings = new VersionedMemo<RoomRanking>(16);
 
@@ -115,6 +145,33 @@ export class TrackedState implements StateView {
     const seen = new Set<string>(this.placementsByWorkspace.keys());
     for (const workspace of this.quotasByWorkspace.keys()) seen.add(workspace);
     yield* seen;
+  }
+
+  /**
+   * Every placement not evicted, with the keys of the quotas that count it (scope applied, the
+   * workspace's default quota key included: the choice ignores quotas it is not given). Made on
+   * demand from the entries, so a placement keeps only its numbers in memory.
+   */
+  *evictionCandidates(): Iterable<TrackedPlacement> {
+    for (const [key, entry] of this.placements) {
+      if (entry.evicted) continue;
+      const quotas = [defaultQuotaKey(entry.workspace)];
+      for (const quota of this.quotasByWorkspace.get(entry.workspace)?.values() ?? []) {
+        if (selectorMatches(quota.scopeSelector, entry.labels)) quotas.push(quota.key);
+      }
+      const { priority, createdMs, clusters, perCluster, charge: quotaCharge, marks } = entry;
+      yield { key, name: key.slice(key.lastIndexOf('/') + 1), priority, createdMs, clusters, perCluster, quotas, quotaCharge, marks };
+    }
+  }
+
+  /** How many placements (not evicted) carry a Soft eviction condition with status True. */
+  markedPlacements(): number {
+    return this.marked;
+  }
+
+  /** Workspaces with at least one tracked placement: where a default quota may be over. */
+  *placementWorkspaces(): Iterable<string> {
+    for (const [workspace, keys] of this.placementsByWorkspace) if (keys.size > 0) yield workspace;
   }
 
   /** Adds or replaces an object of any tracked kind. */
@@ -191,8 +248,13 @@ export class TrackedState implements StateView {
       clusters,
       perCluster: this.interned.list(clusterConsumption(placement)),
       charge: this.interned.list(quotaCharge(placement, clusters.length)),
+      priority: placement.spec.priority,
+      createdMs: placement.metadata.creationTimestamp ? timestampMs(placement.metadata.creationTimestamp) : 0,
+      evicted: isEvicted(placement),
+      marks: marksOf(placement.status.conditions),
     };
     this.placements.set(key, entry);
+    if (entry.marks !== 0 && !entry.evicted) this.marked += 1;
     this.indexOf(this.placementsByWorkspace, entry.workspace, () => new Set<string>()).add(key);
     this.account(entry, addLists);
   }
@@ -202,6 +264,7 @@ export class TrackedState implements StateView {
     const entry = this.placements.get(key);
     if (!entry) return;
     this.account(entry, subLists);
+    if (entry.marks !== 0 && !entry.evicted) this.marked -= 1;
     this.placements.delete(key);
     this.placementsByWorkspace.get(entry.workspace)?.delete(key);
   }

@@ -6,6 +6,9 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { KubeConfig } from '@kubernetes/client-node';
+import { PlacementConflictError } from '../../src/enforcement/eviction-loop.js';
+import { kubernetesPlacementStatusApi } from '../../src/enforcement/placement-status-api.js';
 import { clusterInfo, deleteFreshNamespaces, freshNamespace, kubectl, type KubectlResult } from './support/cluster.js';
 
 jest.setTimeout(30_000);
@@ -57,18 +60,13 @@ const allowed: Question[] = [
   ['get', 'synctargets.tmc.kcp.io', 'cluster'],
   ['list', 'workspacequotas.tmc.kcp.io', 'all'],
   ['watch', 'workspacequotas.tmc.kcp.io', 'all'],
+  ['get', 'workspacequotas.tmc.kcp.io', 'app'],
   ['patch', 'workloadplacements.tmc.kcp.io/status', 'app'],
-  ['update', 'workloadplacements.tmc.kcp.io/status', 'app'],
-  ['get', 'workloadplacements.tmc.kcp.io/status', 'app'],
   ['patch', 'workspacequotas.tmc.kcp.io/status', 'app'],
-  ['update', 'workspacequotas.tmc.kcp.io/status', 'app'],
   ['get', 'leases.coordination.k8s.io', 'system'],
   ['create', 'leases.coordination.k8s.io', 'system'],
   ['update', 'leases.coordination.k8s.io', 'system'],
-  ['create', 'events', 'app'],
-  ['patch', 'events', 'app'],
   ['create', 'events.events.k8s.io', 'app'],
-  ['patch', 'events.events.k8s.io', 'app'],
 ];
 
 const denied: Question[] = [
@@ -89,6 +87,14 @@ const denied: Question[] = [
   ['update', 'leases.coordination.k8s.io', 'app'],
   ['create', 'leases.coordination.k8s.io', 'kube-system'],
   ['delete', 'leases.coordination.k8s.io', 'system'],
+  // Only what the code calls: status is merge-patched, never replaced nor read through /status;
+  // Events are events.k8s.io/v1 and created once.
+  ['update', 'workloadplacements.tmc.kcp.io/status', 'app'],
+  ['get', 'workloadplacements.tmc.kcp.io/status', 'app'],
+  ['update', 'workspacequotas.tmc.kcp.io/status', 'app'],
+  ['create', 'events', 'app'],
+  ['patch', 'events', 'app'],
+  ['patch', 'events.events.k8s.io', 'app'],
   ['list', 'events', 'app'],
   ['delete', 'events', 'app'],
   ['get', 'configmaps', 'system'],
@@ -149,14 +155,22 @@ describe('real calls, as the service', () => {
     expect(res.stdout.split('\n')).toContain(`workloadplacement.tmc.kcp.io/${name}`);
   });
 
-  it('patches a placement status', async () => {
-    const res = await asService([
-      'patch', 'workloadplacements.tmc.kcp.io', name, '-n', appNs,
-      '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"Placed"}}',
-    ]);
-    expectSuccess(res);
-    const phase = await kubectl(['get', 'workloadplacements.tmc.kcp.io', name, '-n', appNs, '-o', 'jsonpath={.status.phase}']);
-    expect(phase.stdout).toBe('Placed');
+  it('reads a placement, merge-patches its status with the resourceVersion and creates its Event, as the eviction loop does', async () => {
+    // The loop's own adapter, not kubectl: kubectl patch reads through /status first, which the
+    // service never does and is not allowed to.
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(clusterInfo().serviceKubeconfig);
+    const api = kubernetesPlacementStatusApi(kubeConfig);
+    const stored = await api.read(appNs, name);
+    expect(stored?.resourceVersion).toMatch(/^\d+$/);
+    const condition = { type: 'QuotaExceeded', status: 'False' as const, reason: 'WithinLimits', message: 'rbac probe', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+    await api.patchStatus(appNs, name, stored!.resourceVersion, { conditions: [condition] });
+    const reason = await kubectl(['get', 'workloadplacements.tmc.kcp.io', name, '-n', appNs, '-o', 'jsonpath={.status.conditions[?(@.type=="QuotaExceeded")].reason}']);
+    expect(reason.stdout).toBe('WithinLimits');
+    await expect(api.patchStatus(appNs, name, stored!.resourceVersion, { conditions: [] })).rejects.toThrow(PlacementConflictError);
+    await api.createEvent({ namespace: appNs, name, uid: stored!.uid, reason: 'QuotaExceeded', note: 'rbac probe', reportingInstance: 'rbac-test', eventTimeMs: Date.now() });
+    const events = await kubectl(['get', 'events.events.k8s.io', '-n', appNs, '-o', 'jsonpath={.items[*].note}']);
+    expect(events.stdout).toBe('rbac probe');
   });
 
   it('cannot delete a placement, and the placement stays', async () => {

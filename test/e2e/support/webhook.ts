@@ -70,12 +70,25 @@ export async function installRbac(): Promise<void> {
   await must(['apply', '-f', 'manifests/namespace.yaml', '-f', 'manifests/serviceaccount.yaml', '-f', 'manifests/rbac.yaml']);
 }
 
-export async function startTestWebhook(name: string, options: { replicas?: number; env?: Record<string, string> } = {}): Promise<TestWebhook> {
+export interface TestWebhookOptions {
+  replicas?: number;
+  env?: Record<string, string>;
+  /** The config file's content (JSON is YAML), e.g. shorter enforcement intervals. */
+  config?: Record<string, unknown>;
+}
+
+/** The Lease a test webhook leads with: its own, so webhooks of files running at once do not take turns. */
+export const testLeaseName = (name: string): string => `e2e-${name}`;
+
+export async function startTestWebhook(name: string, options: TestWebhookOptions = {}): Promise<TestWebhook> {
   await installRbac();
   const dir = mkdtempSync(path.join(tmpdir(), `webhook-${name}-`));
   const certDir = path.join(dir, 'certs');
   writeCertificates(certDir, {});
-  const startOptions = { dir, kubeconfig: clusterInfo().serviceKubeconfig, certDir, replicas: options.replicas ?? 1, env: options.env ?? {} };
+  const configFile = options.config ? path.join(dir, 'config.json') : undefined;
+  if (configFile) writeFileSync(configFile, JSON.stringify(options.config));
+  const env = { PLACEMENT_QUOTA_LEASE_NAME: testLeaseName(name), ...options.env };
+  const startOptions = { dir, kubeconfig: clusterInfo().serviceKubeconfig, certDir, replicas: options.replicas ?? 1, env, ...(configFile ? { configFile } : {}) };
   const set = await startWebhooks(startOptions);
   await waitReady(set);
   const label = { 'placement-quota.e2e/webhook': name };

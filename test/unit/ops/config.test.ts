@@ -1,0 +1,61 @@
+import { describe, expect, it } from '@jest/globals';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadServiceConfig, replicaIdentity } from '../../../src/ops/config.js';
+
+async function withFile(text: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'pq-config-'));
+  const file = join(dir, 'config.yaml');
+  await writeFile(file, text);
+  return file;
+}
+
+describe('enforcement and leader election settings', () => {
+  it('defaults to Soft everywhere and client-go timings', async () => {
+    const config = await loadServiceConfig({});
+    expect(config.enforcement).toEqual({ defaultMode: 'Soft', clusterMode: 'Soft', notReadyGraceSeconds: 300, intervalSeconds: 60, maxWritesPerRound: 50, debounceMs: 1000 });
+    expect(config.leaderElection).toEqual({
+      namespace: 'placement-quota-system',
+      name: 'placement-quota-webhook',
+      leaseDurationSeconds: 15,
+      renewDeadlineSeconds: 10,
+      retryPeriodSeconds: 2,
+      identity: undefined,
+    });
+  });
+
+  it('takes the identity from POD_NAME and the Lease namespace from the environment', async () => {
+    const config = await loadServiceConfig({ POD_NAME: 'webhook-7d9-abc', PLACEMENT_QUOTA_LEASE_NAMESPACE: 'quota' });
+    expect(replicaIdentity(config)).toBe('webhook-7d9-abc');
+    expect(config.leaderElection.namespace).toBe('quota');
+  });
+
+  it('falls back to hostname-pid, unique per process', async () => {
+    expect(replicaIdentity(await loadServiceConfig({}))).toMatch(new RegExp(`-${process.pid}$`));
+  });
+
+  it.each([
+    ['enforcement:\n  defaultMode: Strict\n', /enforcement\.defaultMode/],
+    ['enforcement:\n  intervalSecs: 5\n', /enforcement.*intervalSecs/],
+    ['leaderElection:\n  leaseDurationSeconds: 10\n  renewDeadlineSeconds: 10\n', /leaseDuration \(in whole seconds\) must be longer than renewDeadline/],
+    ['leaderElection:\n  renewDeadlineSeconds: 2\n  retryPeriodSeconds: 2\n', /renewDeadline must be longer than retryPeriod x 1.2/],
+  ])('refuses %j', async (text, message) => {
+    const file = await withFile(text);
+    const loading = loadServiceConfig({}, file);
+    await expect(loading).rejects.toThrow(ConfigError);
+    await expect(loadServiceConfig({}, file)).rejects.toThrow(message);
+  });
+});
+
+describe('manifests/configmap.yaml', () => {
+  it('is a valid config file whose enforcement and leader election settings are the defaults', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { parse } = await import('yaml');
+    const manifest = parse(await readFile(new URL('../../../manifests/configmap.yaml', import.meta.url), 'utf8')) as { data: Record<string, string> };
+    const config = await loadServiceConfig({}, await withFile(manifest.data['config.yaml'] ?? ''));
+    const defaults = await loadServiceConfig({});
+    expect(config.enforcement).toEqual(defaults.enforcement);
+    expect(config.leaderElection).toEqual(defaults.leaderElection);
+  });
+});
