@@ -8,6 +8,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import * as https from 'node:https';
+import * as net from 'node:net';
 import type { Socket } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 
@@ -27,6 +28,8 @@ export interface ServerLimits {
   requestTimeoutMs: number;
   /** How long a client may take to complete the TLS handshake. */
   handshakeTimeoutMs: number;
+  /** While closing: how long a keep-alive connection must have been idle before it is closed. */
+  idleDrainMs: number;
 }
 
 /**
@@ -47,12 +50,18 @@ export interface ServerLimits {
  *   for Node's default 120 s.
  * Node checks these deadlines on a timer, not per byte; the timer runs at a fifth of the shorter
  * one, so a stalled client is cut off within 10-12 s (headers) or 20-24 s (body).
+ * - idleDrainMs 1 s: on shutdown, closing an idle keep-alive connection at once races the API server,
+ *   which may be writing a review onto it that moment (it does not retry a POST: the user's create is
+ *   refused; seen in rolling restarts on a real node). So every connection stays usable and each
+ *   answer says `Connection: close`; a connection that has sat idle this long is one the client's
+ *   pool is not about to use (it reuses the most recent), and only then is it closed.
  */
 export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = {
   keepAliveTimeoutMs: 120_000,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 20_000,
   handshakeTimeoutMs: 10_000,
+  idleDrainMs: 1_000,
 };
 
 /** What the server logs; a pino logger fits. */
@@ -104,6 +113,7 @@ export function createHttpsServer(options: HttpsServerOptions): WebhookHttpsServ
   );
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.on('connection', (socket: Socket) => connections.add(socket));
+  server.on('secureConnection', (socket: Socket) => connections.addSession(socket));
   // Plain HTTP on this port, port scanners and probes that open and close a socket all land here; they
   // say nothing about the service's health, so they are not errors. Node destroys the socket itself.
   server.on('tlsClientError', (err: Error, socket: Socket) => {
@@ -119,35 +129,37 @@ export function createHttpsServer(options: HttpsServerOptions): WebhookHttpsServ
       log.info({ fingerprint256: x509.fingerprint256, notAfter: new Date(x509.validTo).toISOString() }, 'serving certificate reloaded');
     },
     close(graceMs) {
-      closing ??= closeGracefully(server, connections, graceMs, log);
+      closing ??= closeGracefully(server, connections, { limits, graceMs, log });
       return closing;
     },
   };
 }
 
-function closeGracefully(server: https.Server, connections: ConnectionTracker, graceMs: number, log: HttpsServerLog): Promise<void> {
+function closeGracefully(server: https.Server, connections: ConnectionTracker, { limits, graceMs, log }: { limits: ServerLimits; graceMs: number; log: HttpsServerLog }): Promise<void> {
   connections.startClosing();
   log.info({ inFlight: connections.inFlight, graceMs }, 'closing the HTTPS server');
   return new Promise((resolve) => {
+    const drain = setInterval(() => connections.closeIdle(limits.idleDrainMs), Math.max(10, Math.floor(limits.idleDrainMs / 4)));
     const force = setTimeout(() => {
       log.warn({ inFlight: connections.inFlight, sockets: connections.open }, 'grace period over; closing the remaining connections');
-      server.closeAllConnections();
       connections.destroyAll();
     }, graceMs);
-    // The callback runs once every connection is gone (or at once, with an error, if the server was not
-    // listening: nothing to wait for either way).
-    server.close(() => {
+    // net.Server's close, not http.Server's: it stops accepting without closing idle connections at
+    // once (see idleDrainMs). The callback runs once every connection is gone (or at once, with an
+    // error, if the server was not listening: nothing to wait for either way).
+    net.Server.prototype.close.call(server, () => {
+      clearInterval(drain);
       clearTimeout(force);
       resolve();
     });
-    // server.close() already does this on Node 19+; said here because shutdown depends on it.
-    server.closeIdleConnections();
   });
 }
 
 /** Knows every socket and every response in progress, so shutdown can finish the one and cut the other. */
 class ConnectionTracker {
   private readonly sockets = new Set<Socket>();
+  /** Each TLS connection, with its requests in progress and when it last went idle. */
+  private readonly sessions = new Map<Socket, { busy: number; idleSinceMs: number }>();
   private readonly responses = new Set<ServerResponse>();
   private closing = false;
 
@@ -159,16 +171,37 @@ class ConnectionTracker {
     return this.sockets.size;
   }
 
+  /** A TCP connection (before its handshake: a stalled one is cut when the grace period ends). */
   add(socket: Socket): void {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
   }
 
+  /** A TLS connection, the socket its requests arrive on. */
+  addSession(socket: Socket): void {
+    this.sessions.set(socket, { busy: 0, idleSinceMs: Date.now() });
+    socket.once('close', () => this.sessions.delete(socket));
+  }
+
   serve(req: IncomingMessage, res: ServerResponse, handler: RequestListener): void {
+    const state = this.sessions.get(req.socket);
+    if (state) state.busy += 1;
     this.responses.add(res);
-    res.once('close', () => this.responses.delete(res));
+    res.once('close', () => {
+      this.responses.delete(res);
+      if (state) {
+        state.busy -= 1;
+        state.idleSinceMs = Date.now();
+      }
+    });
     if (this.closing) res.setHeader('Connection', 'close');
     handler(req, res);
+  }
+
+  /** While closing: ends the connections idle for at least `idleMs`. */
+  closeIdle(idleMs: number): void {
+    const now = Date.now();
+    for (const [socket, state] of this.sessions) if (state.busy === 0 && now - state.idleSinceMs >= idleMs) socket.destroy();
   }
 
   /**

@@ -354,29 +354,40 @@ describe('slow and stalled clients', () => {
 });
 
 describe('close', () => {
-  it('closes idle keep-alive connections at once and lets an in-flight request finish', async () => {
+  it('stops accepting, keeps serving on open connections with Connection: close, and lets an in-flight request finish', async () => {
     const test = testHandler();
-    const { port, webhook } = await start({ handler: test.handler });
-    const idle = await get(port, keepAliveAgent());
+    const { port, webhook } = await start({ handler: test.handler, limits: { idleDrainMs: 60_000 } });
+    const agent = keepAliveAgent();
+    const idle = await get(port, agent);
     const arrived = once(test.arrived, 'slow');
     const inFlight = get(port, keepAliveAgent(), '/slow');
     await arrived;
 
     const closing = webhook.close(60_000);
-    // Had the idle connection been left to its keep-alive timeout (120 s), this would time the test out.
-    await closed(idle.socket);
     const refused = await new Promise<NodeJS.ErrnoException>((resolve) => {
       net.connect(port, '127.0.0.1').on('error', resolve);
     });
     expect(refused.code).toBe('ECONNREFUSED');
+    // A client writing onto its idle connection as the shutdown starts is answered, not reset
+    // (the API server does not retry a POST), and told not to reuse the connection.
+    const late = await get(port, agent);
+    expect([late.status, late.socket === idle.socket, late.headers.connection]).toEqual([200, true, 'close']);
 
     test.release();
     const response = await inFlight;
     expect(response).toMatchObject({ status: 200, body: '{"path":"/slow"}' });
-    // The client is told not to reuse the connection, so it sends nothing into one being closed.
     expect(response.headers.connection).toBe('close');
     await closing;
     expect(webhook.server.listening).toBe(false);
+  });
+
+  it('closes a keep-alive connection once it has been idle for idleDrainMs', async () => {
+    const { port, webhook } = await start({ handler: testHandler().handler, limits: { idleDrainMs: 50 } });
+    const idle = await get(port, keepAliveAgent());
+    const closing = webhook.close(60_000);
+    // Had the idle connection been left to its keep-alive timeout (120 s), this would time the test out.
+    await closed(idle.socket);
+    await closing;
   });
 
   it('cuts what is still running when the grace period is over', async () => {
