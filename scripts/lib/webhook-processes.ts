@@ -38,6 +38,12 @@ export interface StartWebhookOptions {
   env?: Record<string, string>;
   /** A config file for every replica. */
   configFile?: string;
+  /**
+   * `tls.clientCAFile` of every replica: the CA of the API server's client certificate
+   * (`ControlPlaneInfo.webhookClient.caFile`). Set, only callers with such a certificate are answered
+   * on the admission path.
+   */
+  clientCAFile?: string;
 }
 
 /** A port the OS says is free now (closed again before returning; good enough on loopback). */
@@ -72,6 +78,7 @@ export async function startReplica(options: StartWebhookOptions, index: number, 
     PLACEMENT_QUOTA_KUBECONFIG: options.kubeconfig,
     PLACEMENT_QUOTA_TLS_CERT_FILE: path.join(options.certDir, 'tls.crt'),
     PLACEMENT_QUOTA_TLS_KEY_FILE: path.join(options.certDir, 'tls.key'),
+    ...(options.clientCAFile ? { PLACEMENT_QUOTA_TLS_CLIENT_CA_FILE: options.clientCAFile } : {}),
     ...(options.configFile ? { PLACEMENT_QUOTA_CONFIG: options.configFile } : {}),
     ...options.env,
   };

@@ -36,9 +36,9 @@ function controlPlaneDir(): string {
 
 /** Connection details of the run's control plane. */
 export function clusterInfo(): ControlPlaneInfo & { compactionInterval: string } {
-  const { dir, server, adminKubeconfig, serviceKubeconfig, adminToken, serviceToken, logs, compactionInterval } =
+  const { dir, server, adminKubeconfig, serviceKubeconfig, adminToken, serviceToken, logs, compactionInterval, webhookClient } =
     readState(controlPlaneDir());
-  return { dir, server, adminKubeconfig, serviceKubeconfig, adminToken, serviceToken, logs, compactionInterval };
+  return { dir, server, adminKubeconfig, serviceKubeconfig, adminToken, serviceToken, logs, compactionInterval, webhookClient };
 }
 
 /** The last lines of the etcd and kube-apiserver logs, for a failure message. */
