@@ -152,7 +152,8 @@ async function startReplicas(dir: string, state: ControlPlaneState, k: number): 
   const certDir = path.join(dir, 'certs');
   writeCertificates(certDir, {});
   say('starting 2 webhook replicas behind the forwarder…');
-  const set = await startWebhooks({ dir, kubeconfig: state.serviceKubeconfig, certDir, replicas: 2, env: { PLACEMENT_QUOTA_LOG_LEVEL: 'warn' } });
+  // Caller authentication on, as in production: the API server presents its client certificate.
+  const set = await startWebhooks({ dir, kubeconfig: state.serviceKubeconfig, certDir, replicas: 2, env: { PLACEMENT_QUOTA_LOG_LEVEL: 'warn' }, clientCAFile: state.webhookClient.caFile });
   await waitReady(set);
   const registration = webhookConfiguration(readFileSync(path.join(certDir, 'ca.crt'), 'utf8'), { url: `https://127.0.0.1:${set.port}${VALIDATE_PATH}` });
   must(state.adminKubeconfig, ['apply', '-f', '-'], JSON.stringify(registration));

@@ -27,7 +27,7 @@ const say = (line: string): void => void process.stderr.write(`[up +${((Date.now
 
 const asInput = (objects: readonly object[]): string => objects.map((o) => JSON.stringify(o)).join('\n');
 
-async function controlPlane(): Promise<{ admin: string; service: string }> {
+async function controlPlane(): Promise<{ admin: string; service: string; clientCAFile: string }> {
   const dir = path.join(RUN_DIR, 'control-plane');
   if (existsSync(path.join(dir, 'state.json')) && (await controlPlaneStatus(dir)).ready) {
     say('control plane already running');
@@ -38,7 +38,8 @@ async function controlPlane(): Promise<{ admin: string; service: string }> {
     await startControlPlane({ dir, log: say, reapWithParent: false });
   }
   const state = readState(dir);
-  return { admin: state.adminKubeconfig, service: state.serviceKubeconfig };
+  if (!state.webhookClient) throw new Error(`the control plane in ${dir} predates caller authentication: run npm run down, then npm run up`);
+  return { admin: state.adminKubeconfig, service: state.serviceKubeconfig, clientCAFile: state.webhookClient.caFile };
 }
 
 function install(admin: string): void {
@@ -57,13 +58,14 @@ function applyDemo(admin: string): void {
 }
 
 async function local(replicas: number): Promise<{ admin: string; logs: string; reports: string[] }> {
-  const { admin, service } = await controlPlane();
+  const { admin, service, clientCAFile } = await controlPlane();
   install(admin);
 
   const certDir = path.join(RUN_DIR, 'certs');
   writeCertificates(certDir, {});
   say(`starting ${replicas} webhook replica(s) (placement-quota serve)…`);
-  const webhooks = await startWebhooks({ dir: RUN_DIR, kubeconfig: service, certDir, replicas });
+  // Only the API server's client certificate is answered on the admission path (SPEC §8).
+  const webhooks = await startWebhooks({ dir: RUN_DIR, kubeconfig: service, certDir, replicas, clientCAFile });
   await waitReady(webhooks);
   const url = `https://127.0.0.1:${webhooks.port}${VALIDATE_PATH}`;
   must(admin, ['apply', '-f', '-'], JSON.stringify(webhookConfiguration(readFileSync(path.join(certDir, 'ca.crt'), 'utf8'), { url })));

@@ -20,7 +20,7 @@ import type { Logger } from './ops/logger.js';
 import { loadTlsMaterial, watchTlsMaterial } from './ops/tls.js';
 import { createReportLoop, reportsHandler } from './reporting/report-loop.js';
 import { createTracker, kubeSource } from './tracker/tracker.js';
-import { createRequestListener } from './webhook/app.js';
+import { createRequestListener, type TransportStats } from './webhook/app.js';
 import { createHttpsServer } from './webhook/https-server.js';
 import { createReviewer, type Readiness } from './webhook/reviewer.js';
 
@@ -29,6 +29,8 @@ export interface RunningService {
   readonly port: number;
   /** The reports' port. */
   readonly reportsPort: number;
+  /** Counters of the admission transport (refused callers, clients gone mid-body), for the metrics to export. */
+  stats(): { transport: TransportStats };
   /** Graceful: stop accepting, finish in-flight reviews, stop watching. */
   stop(): Promise<void>;
 }
@@ -108,10 +110,22 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     log: log.child({ component: 'admission' }),
     reserver: createQuotaReserver({ store, fallbackUsed: (key) => state.used(key), clock: Date.now, log: log.child({ component: 'reserver' }) }),
   });
-  const handler = createRequestListener({ review, readiness, bodyLimit: config.bodyLimitBytes, onError: (err) => log.error({ err }, 'admission route failed') });
+  const httpsLog = log.child({ component: 'https' });
+  const handler = createRequestListener({
+    review,
+    readiness,
+    bodyLimit: config.bodyLimitBytes,
+    onError: (err) => log.error({ err }, 'admission route failed'),
+    ...(config.tls.clientCAFile === undefined ? {} : { callers: { names: config.tls.clientNames } }),
+    // Debug: anyone who can reach the port can make these lines; the counters say how many.
+    onCallerRefused: (reason, req) => httpsLog.debug({ reason, remoteAddress: req.socket.remoteAddress }, 'caller refused: not the API server'),
+    onClientGone: (err) => httpsLog.debug({ reason: err.message }, 'client went away before its review was read'),
+  });
 
-  const material = await loadTlsMaterial(config.tls.certFile, config.tls.keyFile);
-  const https = createHttpsServer({ material, handler, log: log.child({ component: 'https' }) });
+  const material = await loadTlsMaterial(config.tls.certFile, config.tls.keyFile, config.tls.clientCAFile);
+  const https = createHttpsServer({ material, handler, log: httpsLog });
+  // The reports' listener is bound to loopback and read with curl: it asks for no client certificate.
+  const servingOnly = ({ cert, key }: { cert: string; key: string }) => ({ cert, key });
   // Reports: every replica aggregates its own tracker; served on their own listener.
   const reports = createReportLoop({
     state,
@@ -121,14 +135,15 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     history: { retentionMs: config.reports.historyRetentionHours * 3_600_000, maxEntries: config.reports.historyMaxEntries },
     clock: Date.now,
   });
-  const reportsHttps = createHttpsServer({ material, handler: reportsHandler(reports, Date.now), log: log.child({ component: 'reports' }) });
+  const reportsHttps = createHttpsServer({ material: servingOnly(material), handler: reportsHandler(reports, Date.now), log: log.child({ component: 'reports' }) });
   const certWatcher = watchTlsMaterial({
     certFile: config.tls.certFile,
     keyFile: config.tls.keyFile,
+    ...(config.tls.clientCAFile === undefined ? {} : { clientCaFile: config.tls.clientCAFile }),
     current: material,
     onChange: (next) => {
       https.reload(next);
-      reportsHttps.reload(next);
+      reportsHttps.reload(servingOnly(next));
     },
     onError: (err) => log.warn({ err }, 'new TLS files are not usable yet; still serving the previous certificate'),
     log: log.child({ component: 'tls' }),
@@ -137,7 +152,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   https.server.listen(config.port, config.host);
   await once(https.server, 'listening');
   const { port } = https.server.address() as AddressInfo;
-  log.info({ port, host: config.host }, 'listening');
+  log.info({ port, host: config.host, callerAuthentication: config.tls.clientCAFile !== undefined }, 'listening');
 
   reportsHttps.server.listen(config.reports.port, config.reports.host);
   await once(reportsHttps.server, 'listening');
@@ -155,6 +170,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   return {
     port,
     reportsPort,
+    stats: () => ({ transport: handler.stats() }),
     stop: async () => {
       clearInterval(resync);
       // Leader work first, then the Lease: another replica takes over within its next retry

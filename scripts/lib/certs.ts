@@ -6,7 +6,7 @@
  * valid. Files are written atomically (temp file + rename) because the webhook watches them and must
  * never read half a PEM.
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -31,6 +31,16 @@ const CLOCK_SKEW_MS = 5 * 60 * 1000;
 const DEFAULT_SERVING_DAYS = 365;
 const DEFAULT_CA_DAYS = 3650;
 const RSA_BITS = 2048;
+
+/**
+ * node:crypto makes the key (OpenSSL, a few tens of ms); forge's own generator is pure JavaScript and
+ * takes about a quarter of a second per key, which every control plane start and test file would pay.
+ */
+function rsaKeyPair(): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.rsa.PrivateKey } {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: RSA_BITS, publicExponent: 0x10001 });
+  const key = forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }) as string);
+  return { privateKey: key, publicKey: forge.pki.setRsaPublicKey(key.n, key.e) };
+}
 
 /** PEM-encoded certificate and private key. */
 export interface PemPair {
@@ -85,19 +95,26 @@ export function makeCertificates(options: CertificateOptions = {}): CertificateS
   }
   const ca = options.ca ? parseCa(options.ca) : newCa(now, options.caDays ?? DEFAULT_CA_DAYS);
   const notAfter = servingNotAfter(now, options.days ?? DEFAULT_SERVING_DAYS, ca.cert);
-  const keys = forge.pki.rsa.generateKeyPair({ bits: RSA_BITS, e: 0x10001 });
+  return issue(ca, { commonName: 'placement-quota-webhook.placement-quota-system.svc', notBefore: now, notAfter }, [
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: names },
+  ]);
+}
+
+/** A leaf certificate `ca` signs, for a new key, with `usage` beside the extensions every leaf has. */
+function issue(ca: ParsedCa, leaf: { commonName: string; notBefore: Date; notAfter: Date }, usage: object[]): CertificateSet {
+  const keys = rsaKeyPair();
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serialNumber();
-  cert.validity.notBefore = new Date(now.getTime() - CLOCK_SKEW_MS);
-  cert.validity.notAfter = notAfter;
-  cert.setSubject([{ name: 'commonName', value: 'placement-quota-webhook.placement-quota-system.svc' }]);
+  cert.validity.notBefore = new Date(leaf.notBefore.getTime() - CLOCK_SKEW_MS);
+  cert.validity.notAfter = leaf.notAfter;
+  cert.setSubject([{ name: 'commonName', value: leaf.commonName }]);
   cert.setIssuer(ca.cert.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: names },
+    ...usage,
     { name: 'subjectKeyIdentifier' },
     { name: 'authorityKeyIdentifier', keyIdentifier: ca.cert.generateSubjectKeyIdentifier().getBytes() },
   ]);
@@ -108,6 +125,29 @@ export function makeCertificates(options: CertificateOptions = {}): CertificateS
     cert: forge.pki.certificateToPem(cert),
     key: forge.pki.privateKeyToPem(keys.privateKey),
   };
+}
+
+export interface ClientCertificateOptions {
+  /** The certificate's subject CN: the name the webhook can check (`tls.clientNames`). */
+  commonName: string;
+  /** Sign with this CA instead of making a new one (named `<commonName>-ca`). */
+  ca?: PemPair;
+  /** Validity in days (default 365); never beyond the CA's own expiry. */
+  days?: number;
+  now?: Date;
+}
+
+/**
+ * A client certificate (extended key usage clientAuth only) and, unless one is given, a CA of its
+ * own: what the API server presents to the webhook (its AdmissionConfiguration kubeconfig) and the
+ * CA the webhook checks it against (`tls.clientCAFile`). A CA used for nothing else, so that "signed
+ * by it" means "is the API server".
+ */
+export function makeClientCertificate(options: ClientCertificateOptions): CertificateSet {
+  const now = options.now ?? new Date();
+  const ca = options.ca ? parseCa(options.ca) : newCa(now, DEFAULT_CA_DAYS, `${options.commonName}-ca`);
+  const notAfter = servingNotAfter(now, options.days ?? DEFAULT_SERVING_DAYS, ca.cert);
+  return issue(ca, { commonName: options.commonName, notBefore: now, notAfter }, [{ name: 'extKeyUsage', clientAuth: true }]);
 }
 
 /**
@@ -163,8 +203,8 @@ interface ParsedCa {
   key: forge.pki.rsa.PrivateKey;
 }
 
-function newCa(now: Date, days: number): ParsedCa {
-  const keys = forge.pki.rsa.generateKeyPair({ bits: RSA_BITS, e: 0x10001 });
+function newCa(now: Date, days: number, name = `placement-quota-webhook-ca-${Math.floor(now.getTime() / 1000)}`): ParsedCa {
+  const keys = rsaKeyPair();
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serialNumber();
@@ -172,7 +212,7 @@ function newCa(now: Date, days: number): ParsedCa {
   cert.validity.notAfter = new Date(now.getTime() + days * DAY_MS);
   const subject = [
     // PrintableString: letters, digits and ' ()+,-./:=?' only; Go's x509 (the API server) rejects e.g. '@'.
-    { name: 'commonName', value: `placement-quota-webhook-ca-${Math.floor(now.getTime() / 1000)}` },
+    { name: 'commonName', value: name },
     { name: 'organizationName', value: 'placement-quota-webhook' },
   ];
   cert.setSubject(subject);

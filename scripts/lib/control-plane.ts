@@ -17,6 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { makeClientCertificate, writeFileAtomic as writeFileDurably } from './certs.js';
 
 /** One line of progress for a person watching. */
 export type Log = (line: string) => void;
@@ -32,6 +33,20 @@ export interface Versions {
   etcd: string;
 }
 
+/**
+ * How kube-apiserver authenticates to webhooks: the client certificate its AdmissionConfiguration
+ * kubeconfig presents, and the CA that signed it, which the webhook is given as `tls.clientCAFile`.
+ */
+export interface WebhookClientFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /** The certificate's subject CN (for `tls.clientNames`). */
+  commonName: string;
+  admissionConfigFile: string;
+  kubeconfigFile: string;
+}
+
 /** What a client needs to talk to a running control plane. */
 export interface ControlPlaneInfo {
   dir: string;
@@ -41,6 +56,7 @@ export interface ControlPlaneInfo {
   adminToken: string;
   serviceToken: string;
   logs: { etcd: string; apiserver: string };
+  webhookClient: WebhookClientFiles;
 }
 
 /** Everything about a running control plane, as written to `<dir>/state.json`. */
@@ -88,6 +104,8 @@ export interface ControlPlane extends ControlPlaneInfo {
 }
 
 export const SERVICE_ACCOUNT_USER = 'system:serviceaccount:placement-quota-system:placement-quota-webhook';
+/** The subject CN of the client certificate kube-apiserver presents to webhooks. */
+export const WEBHOOK_CLIENT_NAME = 'kube-apiserver-webhook-client';
 export const SERVICE_ACCOUNT_GROUPS = [
   'system:serviceaccounts',
   'system:serviceaccounts:placement-quota-system',
@@ -299,6 +317,7 @@ async function prepare(dir: string, binaries: Binaries, options: StartOptions): 
   const compactionInterval = options.compactionInterval ?? '5m';
   const tokens = { admin: randomToken(), service: randomToken() };
   const files = writeCredentials(dir, tokens);
+  const webhookClient = writeWebhookClient(dir);
   return {
     dir,
     server: `https://${address}:${apiserverPort}`,
@@ -307,6 +326,7 @@ async function prepare(dir: string, binaries: Binaries, options: StartOptions): 
     adminToken: tokens.admin,
     serviceToken: tokens.service,
     logs: { etcd: path.join(dir, 'etcd.log'), apiserver: path.join(dir, 'kube-apiserver.log') },
+    webhookClient,
     versions: controlPlaneVersions(),
     binaries,
     compactionInterval,
@@ -317,7 +337,7 @@ async function prepare(dir: string, binaries: Binaries, options: StartOptions): 
       port: apiserverPort,
       certDir,
       args: [
-        ...apiServerArgs({ address, port: apiserverPort, etcd: clientUrl, certDir, compactionInterval, ...files }),
+        ...apiServerArgs({ address, port: apiserverPort, etcd: clientUrl, certDir, compactionInterval, ...files, admissionConfigFile: webhookClient.admissionConfigFile }),
         ...(options.extraApiServerArgs ?? []),
       ],
     },
@@ -346,6 +366,7 @@ interface ApiServerSettings {
   compactionInterval: string;
   tokenFile: string;
   serviceAccountKey: string;
+  admissionConfigFile: string;
 }
 
 function apiServerArgs(s: ApiServerSettings): string[] {
@@ -357,6 +378,9 @@ function apiServerArgs(s: ApiServerSettings): string[] {
     `--etcd-compaction-interval=${s.compactionInterval}`,
     `--cert-dir=${s.certDir}`,
     `--token-auth-file=${s.tokenFile}`,
+    // The API server authenticates to webhooks with a client certificate (writeWebhookClient), so
+    // every test and `npm run up` run with the webhook's caller authentication on.
+    `--admission-control-config-file=${s.admissionConfigFile}`,
     '--authorization-mode=RBAC',
     `--service-account-key-file=${s.serviceAccountKey}`,
     `--service-account-signing-key-file=${s.serviceAccountKey}`,
@@ -388,6 +412,57 @@ function writeCredentials(dir: string, tokens: { admin: string; service: string 
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   fs.writeFileSync(serviceAccountKey, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   return { tokenFile, serviceAccountKey };
+}
+
+/**
+ * A CA made for this control plane alone, the client certificate it signs, and the two files that
+ * make kube-apiserver present it: an AdmissionConfiguration whose ValidatingAdmissionWebhook plugin
+ * points at a kubeconfig, and that kubeconfig. kube-apiserver picks the kubeconfig user by the
+ * webhook's `host:port` (exact, then `*.`-prefixed suffixes, then without `:443`, then `*`); local
+ * webhooks are URLs on loopback with a new port per test file, so the user is `*`, every webhook.
+ * (In a cluster it is the Service's name, docs/install.md.) About half a second, mostly forge signing.
+ */
+function writeWebhookClient(dir: string): WebhookClientFiles {
+  const folder = path.join(dir, 'webhook-client');
+  fs.mkdirSync(folder, { recursive: true });
+  const set = makeClientCertificate({ commonName: WEBHOOK_CLIENT_NAME });
+  const files: WebhookClientFiles = {
+    caFile: path.join(folder, 'ca.crt'),
+    certFile: path.join(folder, 'client.crt'),
+    keyFile: path.join(folder, 'client.key'),
+    commonName: WEBHOOK_CLIENT_NAME,
+    admissionConfigFile: path.join(folder, 'admission-config.yaml'),
+    kubeconfigFile: path.join(folder, 'webhook-client.kubeconfig'),
+  };
+  writeFileDurably(files.caFile, set.caCert, 0o644);
+  writeFileDurably(files.certFile, set.cert, 0o644);
+  writeFileDurably(files.keyFile, set.key, 0o600);
+  // The CA key signed one certificate and is not needed again: it is not kept.
+  const base64 = (pem: string): string => Buffer.from(pem).toString('base64');
+  writeFileDurably(
+    files.kubeconfigFile,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      users: [{ name: '*', user: { 'client-certificate-data': base64(set.cert), 'client-key-data': base64(set.key) } }],
+    }),
+    0o600,
+  );
+  writeFileDurably(
+    files.admissionConfigFile,
+    stringify({
+      apiVersion: 'apiserver.config.k8s.io/v1',
+      kind: 'AdmissionConfiguration',
+      plugins: [
+        {
+          name: 'ValidatingAdmissionWebhook',
+          configuration: { apiVersion: 'apiserver.config.k8s.io/v1', kind: 'WebhookAdmissionConfiguration', kubeConfigFile: files.kubeconfigFile },
+        },
+      ],
+    }),
+    0o644,
+  );
+  return files;
 }
 
 function randomToken(): string {
@@ -515,8 +590,8 @@ function handle(state: ControlPlaneState): ControlPlane {
 }
 
 function info(state: ControlPlaneState): ControlPlaneInfo {
-  const { dir, server, adminKubeconfig, serviceKubeconfig, adminToken, serviceToken, logs } = state;
-  return { dir, server, adminKubeconfig, serviceKubeconfig, adminToken, serviceToken, logs };
+  const { dir, server, adminKubeconfig, serviceKubeconfig, adminToken, serviceToken, logs, webhookClient } = state;
+  return { dir, server, adminKubeconfig, serviceKubeconfig, adminToken, serviceToken, logs, webhookClient };
 }
 
 // ---------------------------------------------------------------------------------------------

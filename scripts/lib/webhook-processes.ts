@@ -38,6 +38,12 @@ export interface StartWebhookOptions {
   env?: Record<string, string>;
   /** A config file for every replica. */
   configFile?: string;
+  /**
+   * `tls.clientCAFile` of every replica: the CA of the API server's client certificate
+   * (`ControlPlaneInfo.webhookClient.caFile`). Set, only callers with such a certificate are answered
+   * on the admission path.
+   */
+  clientCAFile?: string;
 }
 
 /** A port the OS says is free now (closed again before returning; good enough on loopback). */
@@ -75,6 +81,7 @@ export async function startReplica(options: StartWebhookOptions, index: number, 
     // The leader-election identity, as a Deployment's downward API gives each pod its name:
     // `kubectl get lease -n placement-quota-system` then names the replica that leads.
     POD_NAME: `webhook-${index}`,
+    ...(options.clientCAFile ? { PLACEMENT_QUOTA_TLS_CLIENT_CA_FILE: options.clientCAFile } : {}),
     ...(options.configFile ? { PLACEMENT_QUOTA_CONFIG: options.configFile } : {}),
     ...options.env,
   };

@@ -60,8 +60,23 @@ export function leaderTimingsOf(election: ElectionSeconds): { leaseDurationMs: n
 export const serviceConfigSchema = decisionConfigSchema.extend({
   host: z.string().min(1).default('0.0.0.0'),
   port: z.number().int().min(1).max(65535).default(8443),
+  /**
+   * Strict: a misspelt `clientCAFile` must stop the process, not silently leave the admission path open.
+   * `clientCAFile` set: the admission path answers only callers whose client certificate that CA
+   * signed (the API server, through its AdmissionConfiguration kubeconfig; docs/install.md).
+   * `clientNames` narrows that to certificates whose subject CN or a DNS SAN is one of the names.
+   */
   tls: z
-    .object({ certFile: z.string().min(1).default('certs/tls.crt'), keyFile: z.string().min(1).default('certs/tls.key') })
+    .strictObject({
+      certFile: z.string().min(1).default('certs/tls.crt'),
+      keyFile: z.string().min(1).default('certs/tls.key'),
+      clientCAFile: z.string().min(1).optional(),
+      clientNames: z.array(z.string().min(1)).min(1).optional(),
+    })
+    .refine((tls) => tls.clientNames === undefined || tls.clientCAFile !== undefined, {
+      message: 'clientNames needs clientCAFile: without a CA no client certificate is verified',
+      path: ['clientNames'],
+    })
     .prefault({}),
   /** Absent: KUBECONFIG or the in-cluster service account, as client libraries look them up. */
   kubeconfig: z.string().min(1).optional(),
@@ -101,6 +116,7 @@ export const ENV_KEYS: Readonly<Record<string, { path: readonly string[]; type: 
   PLACEMENT_QUOTA_PORT: { path: ['port'], type: 'number' },
   PLACEMENT_QUOTA_TLS_CERT_FILE: { path: ['tls', 'certFile'], type: 'string' },
   PLACEMENT_QUOTA_TLS_KEY_FILE: { path: ['tls', 'keyFile'], type: 'string' },
+  PLACEMENT_QUOTA_TLS_CLIENT_CA_FILE: { path: ['tls', 'clientCAFile'], type: 'string' },
   PLACEMENT_QUOTA_KUBECONFIG: { path: ['kubeconfig'], type: 'string' },
   PLACEMENT_QUOTA_LOG_LEVEL: { path: ['logLevel'], type: 'string' },
   PLACEMENT_QUOTA_RESERVATION_TTL_SECONDS: { path: ['reservationTtlSeconds'], type: 'number' },

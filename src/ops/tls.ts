@@ -1,5 +1,6 @@
 /**
- * The webhook's serving certificate and key, read from files and reloaded when they change.
+ * The webhook's serving certificate and key, and the CA that callers' client certificates must chain
+ * to (`tls.clientCAFile`, optional), read from files and reloaded when they change.
  *
  * Two ways the files change in practice: `scripts/certs.ts` (and most tools) write a temp file and
  * rename it over the old one, which replaces the inode; a Kubernetes Secret volume writes a new
@@ -27,10 +28,16 @@ export interface TlsMaterial {
   fingerprint256: string;
   subjectAltName: string;
   notAfter: Date;
+  /**
+   * PEM bundle of the CA(s) a caller's client certificate must chain to (`tls.clientCAFile`), as read;
+   * absent when callers are not authenticated.
+   */
+  clientCa?: string;
+  clientCaFile?: string;
 }
 
 /** Stable codes, so a caller can tell a missing file from a mismatched pair without parsing messages. */
-export type TlsMaterialErrorCode = 'TLS_FILE_UNREADABLE' | 'TLS_CERT_INVALID' | 'TLS_KEY_INVALID' | 'TLS_KEY_MISMATCH';
+export type TlsMaterialErrorCode = 'TLS_FILE_UNREADABLE' | 'TLS_CERT_INVALID' | 'TLS_KEY_INVALID' | 'TLS_KEY_MISMATCH' | 'TLS_CLIENT_CA_INVALID';
 
 /** Raised when the files do not hold a usable certificate and key; the message names the file. */
 export class TlsMaterialError extends Error {
@@ -47,10 +54,16 @@ export class TlsMaterialError extends Error {
 
 /**
  * Reads and validates a PEM certificate and key: both must parse and the key must be the
- * certificate's. Rejects with a `TlsMaterialError` naming the file otherwise.
+ * certificate's; with `clientCaFile`, also the client CA bundle (every block a CA certificate).
+ * Rejects with a `TlsMaterialError` naming the file otherwise.
  */
-export async function loadTlsMaterial(certFile: string, keyFile: string): Promise<TlsMaterial> {
-  const [cert, key] = await Promise.all([readPem(certFile, 'certificate'), readPem(keyFile, 'private key')]);
+export async function loadTlsMaterial(certFile: string, keyFile: string, clientCaFile?: string): Promise<TlsMaterial> {
+  const [cert, key, clientCa] = await Promise.all([
+    readPem(certFile, 'certificate'),
+    readPem(keyFile, 'private key'),
+    clientCaFile === undefined ? undefined : readPem(clientCaFile, 'client CA'),
+  ]);
+  if (clientCaFile !== undefined && clientCa !== undefined) checkClientCa(clientCa, clientCaFile);
   const x509 = parseCertificate(cert, certFile);
   const privateKey = parseKey(key, keyFile);
   if (!x509.checkPrivateKey(privateKey)) {
@@ -64,7 +77,29 @@ export async function loadTlsMaterial(certFile: string, keyFile: string): Promis
     fingerprint256: x509.fingerprint256,
     subjectAltName: x509.subjectAltName ?? '',
     notAfter: new Date(x509.validTo),
+    ...(clientCa === undefined ? {} : { clientCa, clientCaFile }),
   };
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/**
+ * An empty or half-written bundle would make OpenSSL refuse every caller (or, worse, a leaf
+ * certificate in it would be trusted as an issuer by nobody and fail just as silently), so the
+ * bundle must hold at least one certificate and every one must be a CA.
+ */
+function checkClientCa(pem: string, file: string): void {
+  const blocks = pem.match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) throw new TlsMaterialError('TLS_CLIENT_CA_INVALID', file, `TLS client CA ${file} holds no PEM certificate`);
+  for (const block of blocks) {
+    let ca: X509Certificate;
+    try {
+      ca = new X509Certificate(block);
+    } catch (err) {
+      throw new TlsMaterialError('TLS_CLIENT_CA_INVALID', file, `TLS client CA ${file} is not a PEM certificate bundle: ${(err as Error).message}`, { cause: err });
+    }
+    if (!ca.ca) throw new TlsMaterialError('TLS_CLIENT_CA_INVALID', file, `TLS client CA ${file} holds a certificate that is not a CA: ${ca.subject.replace(/\n/g, ', ')}`);
+  }
 }
 
 async function readPem(file: string, what: string): Promise<string> {
@@ -105,13 +140,15 @@ export interface TlsWatchLog {
 export interface WatchTlsOptions {
   certFile: string;
   keyFile: string;
+  /** Watched and reloaded with the serving pair; a change of it alone is a change. */
+  clientCaFile?: string;
   /** Called with freshly loaded, validated material whose content differs from the last one. */
   onChange: (material: TlsMaterial) => void;
   /** Called once per broken state of the files (not once per retry); the old material stays in use. */
   onError: (err: Error) => void;
   log: TlsWatchLog;
   /** What is serving now; files that still hold it do not count as a change. Default: the files at start. */
-  current?: Pick<TlsMaterial, 'cert' | 'key'>;
+  current?: Pick<TlsMaterial, 'cert' | 'key' | 'clientCa'>;
   /** Quiet time after the last event before reading, so both files of one update are read together. */
   debounceMs?: number;
   /** Retry delay while the files are broken (a rewrite is probably half done). */
@@ -156,7 +193,7 @@ class MaterialWatcher {
   private readonly files: readonly string[];
   private readonly dirs: readonly string[];
   private readonly watchers = new Map<string, fs.FSWatcher>();
-  private applied: Pick<TlsMaterial, 'cert' | 'key'> | undefined;
+  private applied: Pick<TlsMaterial, 'cert' | 'key' | 'clientCa'> | undefined;
   /** Without `current`, the first read only sets the baseline; a later first success is a change. */
   private firstRead = true;
   /** File state after the last successful read, so the poll only reads when something moved. */
@@ -171,7 +208,7 @@ class MaterialWatcher {
   private closed = false;
 
   constructor(private readonly options: WatchTlsOptions) {
-    this.files = [options.certFile, options.keyFile];
+    this.files = [options.certFile, options.keyFile, ...(options.clientCaFile === undefined ? [] : [options.clientCaFile])];
     this.dirs = [...new Set(this.files.map((file) => path.dirname(path.resolve(file))))];
     this.applied = options.current;
   }
@@ -254,7 +291,7 @@ class MaterialWatcher {
     this.firstRead = false;
     let material: TlsMaterial;
     try {
-      material = await loadTlsMaterial(this.options.certFile, this.options.keyFile);
+      material = await loadTlsMaterial(this.options.certFile, this.options.keyFile, this.options.clientCaFile);
     } catch (err) {
       // A read that overlapped a write saw no state the files were ever in: look again, report nothing.
       const raced = (await fingerprintFiles(this.files)) !== state;
@@ -275,7 +312,7 @@ class MaterialWatcher {
       this.options.log.debug({ fingerprint256: material.fingerprint256 }, 'watching TLS material');
       return;
     }
-    if (applied?.cert === material.cert && applied.key === material.key) return;
+    if (applied?.cert === material.cert && applied.key === material.key && applied.clientCa === material.clientCa) return;
     this.options.log.debug({ fingerprint256: material.fingerprint256, certFile: material.certFile }, 'TLS material changed');
     try {
       this.options.onChange(material);

@@ -1,7 +1,9 @@
 /**
  * The HTTPS server the webhook listens on. It knows nothing of admission: the request listener (the
  * express app) is injected, and so are the certificate and key (see `src/ops/tls.ts` for loading and
- * watching them). What it owns is the connection behaviour the API server depends on: TLS 1.2+,
+ * watching them). What it owns is the connection behaviour the API server depends on: TLS 1.2+ with
+ * forward-secret suites only, an optional request for the caller's client certificate (verified
+ * against a given CA; what to do with an unverified caller is the request listener's decision),
  * certificate swaps without dropping connections, keep-alive that outlives the API server's idle
  * timeout, bounded waits for slow clients, and a shutdown that lets in-flight reviews finish.
  */
@@ -16,6 +18,11 @@ import type { SecureContextOptions } from 'node:tls';
 export interface ServingMaterial {
   cert: string;
   key: string;
+  /**
+   * PEM CA bundle. Given at creation, the server asks every client for a certificate and verifies it
+   * against this bundle only (never the system roots); every reload must then give one too.
+   */
+  clientCa?: string;
 }
 
 /** Connection limits, in milliseconds. */
@@ -91,19 +98,52 @@ export interface WebhookHttpsServer {
   close(graceMs: number): Promise<void>;
 }
 
+/**
+ * TLS 1.2 suites with an ephemeral (ECDHE) key exchange and an AEAD cipher only, the forward-secret
+ * set Kubernetes' own servers offer (Go's defaults, minus CBC): with a plain RSA key exchange
+ * (AES128-SHA, AES256-GCM-SHA384, …) anyone who later obtains the serving key can decrypt every
+ * recorded review. Listed first, the TLS 1.3 suites, which are all forward-secret; written out so the
+ * whole list is visible here.
+ */
+export const FORWARD_SECRET_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
 /** The floor matters: the API server negotiates 1.2 or 1.3, and anything older is a misconfigured client. */
-const SECURE_OPTIONS: SecureContextOptions = { minVersion: 'TLSv1.2' };
+const SECURE_OPTIONS: SecureContextOptions = { minVersion: 'TLSv1.2', ciphers: FORWARD_SECRET_CIPHERS };
+
+/**
+ * The secure context for `material`. With client authentication on, `ca` must be there: without it
+ * OpenSSL would verify callers against the system's public roots, so any publicly issued certificate
+ * would pass as the API server.
+ */
+function secureContext(material: ServingMaterial, clientAuth: boolean): SecureContextOptions {
+  if (!clientAuth) return { ...SECURE_OPTIONS, cert: material.cert, key: material.key };
+  if (material.clientCa === undefined) throw new Error('this server authenticates callers: new TLS material must carry the client CA');
+  return { ...SECURE_OPTIONS, cert: material.cert, key: material.key, ca: material.clientCa };
+}
 
 /** Creates the HTTPS server around `handler`; it does not listen. */
 export function createHttpsServer(options: HttpsServerOptions): WebhookHttpsServer {
   const limits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
   const { log } = options;
   const connections = new ConnectionTracker();
+  const clientAuth = options.material.clientCa !== undefined;
   const server = https.createServer(
     {
-      ...SECURE_OPTIONS,
-      cert: options.material.cert,
-      key: options.material.key,
+      ...secureContext(options.material, clientAuth),
+      // Asked for, not required: the kubelet's probes have no client certificate and must still get
+      // /healthz and /readyz. The request listener refuses unverified callers on the admission path.
+      requestCert: clientAuth,
+      rejectUnauthorized: false,
       handshakeTimeout: limits.handshakeTimeoutMs,
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
@@ -124,7 +164,8 @@ export function createHttpsServer(options: HttpsServerOptions): WebhookHttpsServ
   return {
     server,
     reload(material) {
-      server.setSecureContext({ ...SECURE_OPTIONS, cert: material.cert, key: material.key });
+      // requestCert is the server's, not the context's: it holds across swaps; the CA is the context's.
+      server.setSecureContext(secureContext(material, clientAuth));
       const x509 = new X509Certificate(material.cert);
       log.info({ fingerprint256: x509.fingerprint256, notAfter: new Date(x509.validTo).toISOString() }, 'serving certificate reloaded');
     },

@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { connect as tlsConnect } from 'node:tls';
 import { anAdmissionReview, aPlacement } from '../builders/objects.js';
 import { deleteFreshNamespaces, freshNamespace } from './support/cluster.js';
-import { startTestWebhook, type TestWebhook } from './support/webhook.js';
+import { apiServerIdentity, startTestWebhook, type TestWebhook } from './support/webhook.js';
 
 let webhook: TestWebhook;
 let ca: string;
@@ -43,7 +43,7 @@ describe('bad input to the running webhook', () => {
   it('answers a body declared over the 3 MiB limit with 413 before reading it', async () => {
     // A raw TLS socket: the server answers and closes without reading the body, so a client still
     // writing 3 MiB would see EPIPE before the answer. Sending only the headers shows the answer itself.
-    const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' });
+    const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost', ...apiServerIdentity() });
     await once(socket, 'secureConnect');
     socket.write('POST /validate/workloadplacements HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 3145729\r\n\r\n{');
     let answer = '';

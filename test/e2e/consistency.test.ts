@@ -4,8 +4,8 @@
  * (the webhook sits behind a round-robin forwarder) and with reviews sent straight to both replicas.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { anAdmissionReview, aPlacement, aQuota, aSyncTarget } from '../builders/objects.js';
-import { deleteFreshNamespaces, freshNamespace, kubectl } from './support/cluster.js';
+import { anAdmissionReview, aPlacement, aQuota } from '../builders/objects.js';
+import { deleteFreshNamespaces, freshNamespace, kubectl, readySyncTarget } from './support/cluster.js';
 import { eventually, startTestWebhook, type TestWebhook } from './support/webhook.js';
 
 type Manifest = Record<string, unknown>;
@@ -73,11 +73,7 @@ async function stored(ns: string): Promise<number> {
 
 beforeAll(async () => {
   webhook = await startTestWebhook('consistency', { replicas: 2, env: { PLACEMENT_QUOTA_RESERVATION_TTL_SECONDS: String(TTL_SECONDS) } });
-  cluster = `consistency-${Date.now()}`;
-  const { status, ...spec } = aSyncTarget(cluster, { heartbeatInterval: '1h', capacity: { cpu: '10000', memory: '10Ti' } });
-  expect((await apply(spec)).code).toBe(0);
-  const heartbeat = { ...(status as Manifest), lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
-  expect((await kubectl(['patch', 'synctarget', cluster, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: heartbeat })])).code).toBe(0);
+  cluster = await readySyncTarget('consistency', { cpu: '10000', memory: '10Ti' });
 }, 120_000);
 
 afterAll(async () => {

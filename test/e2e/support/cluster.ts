@@ -12,6 +12,7 @@ import {
   restartApiServer as restartApiServerIn,
   type ControlPlaneInfo,
 } from '../../../scripts/lib/control-plane.js';
+import { aSyncTarget } from '../../builders/objects.js';
 
 /** Set by the global setup to `<dir>/state.json` of the run's control plane. */
 export const STATE_ENV = 'E2E_CONTROL_PLANE_STATE';
@@ -36,9 +37,9 @@ function controlPlaneDir(): string {
 
 /** Connection details of the run's control plane. */
 export function clusterInfo(): ControlPlaneInfo & { compactionInterval: string } {
-  const { dir, server, adminKubeconfig, serviceKubeconfig, adminToken, serviceToken, logs, compactionInterval } =
+  const { dir, server, adminKubeconfig, serviceKubeconfig, adminToken, serviceToken, logs, compactionInterval, webhookClient } =
     readState(controlPlaneDir());
-  return { dir, server, adminKubeconfig, serviceKubeconfig, adminToken, serviceToken, logs, compactionInterval };
+  return { dir, server, adminKubeconfig, serviceKubeconfig, adminToken, serviceToken, logs, compactionInterval, webhookClient };
 }
 
 /** The last lines of the etcd and kube-apiserver logs, for a failure message. */
@@ -92,4 +93,19 @@ export async function deleteFreshNamespaces(): Promise<void> {
   const names = created.splice(0);
   if (names.length === 0) return;
   await kubectl(['delete', 'namespace', '--wait=false', '--ignore-not-found', ...names]);
+}
+
+/**
+ * Creates a Ready, schedulable SyncTarget named `<prefix>-<time>` with room for `capacity` and a
+ * heartbeat that stays fresh for the run (interval 1 h); resolves with its name. Delete it in afterAll.
+ */
+export async function readySyncTarget(prefix: string, capacity: Record<string, string>): Promise<string> {
+  const name = `${prefix}-${Date.now()}`;
+  const { status, ...spec } = aSyncTarget(name, { heartbeatInterval: '1h', capacity });
+  const applied = await kubectl(['apply', '-f', '-'], { input: JSON.stringify(spec) });
+  if (applied.code !== 0) throw new Error(`kubectl apply synctarget ${name} failed: ${applied.stderr}`);
+  const heartbeat = { ...(status as Record<string, unknown>), lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+  const patched = await kubectl(['patch', 'synctarget', name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: heartbeat })]);
+  if (patched.code !== 0) throw new Error(`kubectl patch synctarget ${name} status failed: ${patched.stderr}`);
+  return name;
 }

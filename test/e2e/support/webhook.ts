@@ -19,8 +19,22 @@ export interface WebhookReply {
   readonly json: Record<string, unknown>;
 }
 
-async function postTls(port: number, ca: string, body: string | Buffer, contentType: string): Promise<WebhookReply> {
-  const req = request({ host: '127.0.0.1', port, path: `${VALIDATE_PATH}?timeout=10s`, method: 'POST', ca, servername: 'localhost', headers: { 'content-type': contentType } });
+/** A client certificate and its key, PEM. */
+export interface ClientIdentity {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** The client certificate kube-apiserver presents to webhooks (scripts/lib/control-plane.ts). */
+export function apiServerIdentity(): ClientIdentity {
+  const { webhookClient } = clusterInfo();
+  return { cert: readFileSync(webhookClient.certFile, 'utf8'), key: readFileSync(webhookClient.keyFile, 'utf8') };
+}
+
+/** POSTs a body to the admission path over TLS; `as` is the client certificate presented (none: undefined). */
+export async function postTls(port: number, ca: string, body: string | Buffer, options: { contentType?: string; as?: ClientIdentity } = {}): Promise<WebhookReply> {
+  const headers = { 'content-type': options.contentType ?? 'application/json' };
+  const req = request({ host: '127.0.0.1', port, path: `${VALIDATE_PATH}?timeout=10s`, method: 'POST', ca, servername: 'localhost', headers, agent: false, ...options.as });
   req.end(body);
   const [res] = (await once(req, 'response')) as [IncomingMessage];
   let text = '';
@@ -48,7 +62,10 @@ export interface TestWebhook {
   readonly label: Record<string, string>;
   /** Labels a namespace so that this webhook reviews its placements. */
   cover(namespace: string): Promise<void>;
-  /** POSTs a body to replica `index` over TLS, as the API server does (trusting only this webhook's CA). */
+  /**
+   * POSTs a body to replica `index` over TLS, as the API server does: trusting only this webhook's CA
+   * and presenting the API server's client certificate.
+   */
   post(index: number, body: string | Buffer, contentType?: string): Promise<WebhookReply>;
   /** GETs a path of replica `index`'s reports listener over TLS. */
   report(index: number, urlPath: string): Promise<ReportReply>;
@@ -88,7 +105,9 @@ export async function startTestWebhook(name: string, options: TestWebhookOptions
   const configFile = options.config ? path.join(dir, 'config.json') : undefined;
   if (configFile) writeFileSync(configFile, JSON.stringify(options.config));
   const env = { PLACEMENT_QUOTA_LEASE_NAME: testLeaseName(name), ...options.env };
-  const startOptions = { dir, kubeconfig: clusterInfo().serviceKubeconfig, certDir, replicas: options.replicas ?? 1, env, ...(configFile ? { configFile } : {}) };
+  const { serviceKubeconfig, webhookClient } = clusterInfo();
+  const startOptions = { dir, kubeconfig: serviceKubeconfig, certDir, replicas: options.replicas ?? 1, env, clientCAFile: webhookClient.caFile, ...(configFile ? { configFile } : {}) };
+  const identity = apiServerIdentity();
   const set = await startWebhooks(startOptions);
   await waitReady(set);
   const label = { 'placement-quota.e2e/webhook': name };
@@ -98,7 +117,7 @@ export async function startTestWebhook(name: string, options: TestWebhookOptions
   return {
     set,
     label,
-    post: (index, body, contentType = 'application/json') => postTls((set.replicas[index] as WebhookReplica).port, ca, body, contentType),
+    post: (index, body, contentType = 'application/json') => postTls((set.replicas[index] as WebhookReplica).port, ca, body, { contentType, as: identity }),
     report: (index, urlPath) => getTls((set.replicas[index] as WebhookReplica).reportsPort, ca, urlPath),
     cover: async (namespace) => {
       await must(['label', 'namespace', namespace, `placement-quota.e2e/webhook=${name}`, '--overwrite']);

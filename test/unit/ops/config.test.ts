@@ -11,6 +11,8 @@ async function withFile(text: string): Promise<string> {
   return file;
 }
 
+const fromFile = async (yaml: string, env: NodeJS.ProcessEnv = {}) => loadServiceConfig(env, await withFile(yaml));
+
 describe('enforcement and leader election settings', () => {
   it('defaults to Soft everywhere and client-go timings', async () => {
     const config = await loadServiceConfig({});
@@ -57,5 +59,24 @@ describe('manifests/configmap.yaml', () => {
     const defaults = await loadServiceConfig({});
     expect(config.enforcement).toEqual(defaults.enforcement);
     expect(config.leaderElection).toEqual(defaults.leaderElection);
+  });
+});
+
+describe('tls caller authentication settings', () => {
+  it('is off by default', async () => {
+    expect((await loadServiceConfig({})).tls).toEqual({ certFile: 'certs/tls.crt', keyFile: 'certs/tls.key' });
+  });
+
+  it('takes clientCAFile from the environment and clientNames from the file', async () => {
+    const config = await fromFile('tls:\n  clientNames: [kube-apiserver-webhook-client]\n', { PLACEMENT_QUOTA_TLS_CLIENT_CA_FILE: '/etc/ca/ca.crt' });
+    expect(config.tls).toMatchObject({ clientCAFile: '/etc/ca/ca.crt', clientNames: ['kube-apiserver-webhook-client'] });
+  });
+
+  it.each([
+    { what: 'clientNames without clientCAFile', yaml: 'tls:\n  clientNames: [a]\n', message: /tls\.clientNames .*clientNames needs clientCAFile/ },
+    { what: 'a misspelt key (the check would silently be off)', yaml: 'tls:\n  clientCaFile: /etc/ca.crt\n', message: /clientCaFile/ },
+    { what: 'an empty list of names', yaml: 'tls:\n  clientCAFile: /ca.crt\n  clientNames: []\n', message: /tls\.clientNames/ },
+  ])('refuses $what, naming the key', async ({ yaml, message }) => {
+    await expect(fromFile(yaml)).rejects.toThrow(message);
   });
 });

@@ -204,6 +204,36 @@ describe('TLS', () => {
     expect(track(await handshake(port, { ca: certs.caCert, servername: 'localhost', maxVersion: 'TLSv1.2' })).authorized).toBe(true);
   });
 
+  // SECLEVEL=0 lets the client offer what it likes: the refusal must come from the server.
+  it.each(['AES128-SHA', 'AES256-SHA', 'AES128-SHA256', 'AES256-GCM-SHA384'])(
+    'refuses the TLS 1.2 suite %s (no forward secrecy), also after a reload',
+    async (suite) => {
+      const { port, webhook } = await start();
+      const offer: tls.ConnectionOptions = { ca: certs.caCert, servername: 'localhost', maxVersion: 'TLSv1.2', ciphers: `${suite}@SECLEVEL=0` };
+      expect((await handshakeError(port, offer)).code).toBe('ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE');
+      webhook.reload(sameCa);
+      expect((await handshakeError(port, offer)).code).toBe('ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE');
+    },
+  );
+
+  it.each([
+    { suite: 'ECDHE-RSA-AES128-GCM-SHA256', standard: 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256' },
+    { suite: 'ECDHE-RSA-AES256-GCM-SHA384', standard: 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384' },
+    { suite: 'ECDHE-RSA-CHACHA20-POLY1305', standard: 'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256' },
+  ])('negotiates the TLS 1.2 suite $suite', async ({ suite, standard }) => {
+    const { port } = await start();
+    const socket = track(await handshake(port, { ca: certs.caCert, servername: 'localhost', maxVersion: 'TLSv1.2', ciphers: suite }));
+    expect(socket.authorized).toBe(true);
+    expect(socket.getProtocol()).toBe('TLSv1.2');
+    expect(socket.getCipher().standardName).toBe(standard);
+  });
+
+  it('still negotiates TLS 1.3 by default', async () => {
+    const { port } = await start();
+    const socket = track(await handshake(port, { ca: certs.caCert, servername: 'localhost' }));
+    expect(socket.getProtocol()).toBe('TLSv1.3');
+  });
+
   it('refuses plain HTTP: no HTTP answer, the socket is closed, logged at debug only', async () => {
     const lines: string[] = [];
     const sink = new Writable({

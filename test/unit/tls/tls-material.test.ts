@@ -91,6 +91,35 @@ describe('loadTlsMaterial', () => {
   });
 });
 
+describe('loadTlsMaterial with a client CA', () => {
+  const clientCaFile = (): string => path.join(dir, 'client-ca.crt');
+
+  it('loads a bundle of CA certificates as read', async () => {
+    writePair(a);
+    const bundle = `${b.caCert}${c.caCert}`;
+    writeFileAtomic(clientCaFile(), bundle, 0o644);
+    expect(await loadTlsMaterial(certFile, keyFile, clientCaFile())).toMatchObject({ clientCa: bundle, clientCaFile: clientCaFile() });
+  });
+
+  it.each([
+    { what: 'an empty file', content: () => '', message: /holds no PEM certificate/ },
+    { what: 'a half-written certificate', content: () => b.caCert.slice(0, 400), message: /holds no PEM certificate/ },
+    { what: 'a leaf certificate, not a CA', content: () => `${b.caCert}${b.cert}`, message: /holds a certificate that is not a CA: CN=placement-quota-webhook/ },
+  ])('refuses $what, naming the file', async ({ content, message }) => {
+    writePair(a);
+    writeFileAtomic(clientCaFile(), content(), 0o644);
+    const err = await rejection(loadTlsMaterial(certFile, keyFile, clientCaFile()));
+    expect(err).toMatchObject({ code: 'TLS_CLIENT_CA_INVALID', file: clientCaFile() });
+    expect(err.message).toMatch(message);
+    expect(err.message).toContain(clientCaFile());
+  });
+
+  it('names a missing client CA file', async () => {
+    writePair(a);
+    expect(await rejection(loadTlsMaterial(certFile, keyFile, clientCaFile()))).toMatchObject({ code: 'TLS_FILE_UNREADABLE', file: clientCaFile() });
+  });
+});
+
 describe('watchTlsMaterial', () => {
   let watcher: TlsWatcher | undefined;
   afterEach(() => watcher?.close());
