@@ -225,7 +225,7 @@ describe('two replicas', () => {
     // A 1 s retry: a released Lease is taken at the other replica's next attempt, at most 2.2 s later.
     // One write per round: a violation takes several rounds, so a kill lands in the middle of it.
     const enforcement = { ...FAST.enforcement, maxWritesPerRound: 1 };
-    pair = await startTestWebhook('enforcement-pair', { replicas: 2, config: { enforcement, leaderElection: { retryPeriodSeconds: 1 } } });
+    pair = await startTestWebhook('enforcement-pair', { replicas: 2, config: { enforcement } });
   }, 120_000);
 
   afterAll(async () => {

@@ -171,7 +171,7 @@ describe('timingsProblem', () => {
     [DEFAULT_LEADER_TIMINGS, undefined],
     [{ leaseDurationMs: 10_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 }, 'leaseDuration (in whole seconds) must be longer than renewDeadline'],
     [{ leaseDurationMs: 10_500, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 }, 'leaseDuration (in whole seconds) must be longer than renewDeadline'],
-    [{ leaseDurationMs: 15_000, renewDeadlineMs: 2_400, retryPeriodMs: 2_000 }, 'renewDeadline must be longer than retryPeriod x 1.2'],
+    [{ leaseDurationMs: 15_000, renewDeadlineMs: 400, retryPeriodMs: 2_000 }, 'renewDeadline must be longer than retryPeriod x 0.2'],
     [{ leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 0 }, 'retryPeriod must be positive'],
   ])('%p: %p', (given, expected) => {
     expect(timingsProblem(given)).toBe(expected);
