@@ -16,6 +16,9 @@ export interface PlacementStatusView {
   readonly conditions: readonly Condition[];
 }
 
+/** How far back a new leader replays eviction Events (the API server keeps Events for an hour). */
+const EVENT_REPLAY_MS = 55 * 60_000;
+
 /** The `events.k8s.io/v1` Event the loop emits for each eviction. */
 export interface EvictionEvent {
   readonly namespace: string;
@@ -41,6 +44,11 @@ export interface PlacementStatusApi {
   /** The placement as stored now; undefined when it is gone. */
   read(namespace: string, name: string): Promise<PlacementStatusView | undefined>;
   patchStatus(namespace: string, name: string, resourceVersion: string, status: { phase?: 'Evicted'; conditions: readonly Condition[] }): Promise<void>;
+  /**
+   * Makes sure the Event of one eviction exists. Its name follows from the placement and the
+   * eviction's time, so creating it again (a new leader replaying what a killed one may not have
+   * sent) finds it there and adds nothing.
+   */
   createEvent(event: EvictionEvent): Promise<void>;
 }
 
@@ -198,8 +206,30 @@ export function createEvictionLoop(options: EvictionLoopOptions): EvictionLoop {
     }
   };
 
+  /**
+   * A new leader sends the Events of recent evictions again: a leader killed between an eviction's
+   * status write and its Event never sent that one, and the placement, Evicted now, is never chosen
+   * again. Events are named by placement and eviction time, so those that exist are not doubled.
+   */
+  const replayEvents = async (): Promise<void> => {
+    const nowMs = clock();
+    for (const [key, eviction] of state.recentEvictions(nowMs - EVENT_REPLAY_MS)) {
+      const [namespace, name] = splitKey(key);
+      const event = { namespace, name, uid: eviction.uid, reason: eviction.reason, note: eviction.message, reportingInstance: identity, eventTimeMs: eviction.atMs };
+      await api.createEvent(event).catch((err: unknown) => log.warn({ placement: key, err }, 'the Event of an earlier eviction could not be created'));
+    }
+  };
+
+  let leading = false;
   const round = async (): Promise<RoundReport> => {
-    if (!isLeader() || !ready()) return IDLE;
+    if (!isLeader() || !ready()) {
+      leading = false;
+      return IDLE;
+    }
+    if (!leading) {
+      leading = true;
+      await replayEvents();
+    }
     const { input, placements } = evictionSnapshot(state, settings, clock());
     const choice = chooseEvictions(input);
     const tasks = planWrites(choice.evict, choice.wouldEvict, placements);

@@ -61,7 +61,12 @@ export function kubernetesPlacementStatusApi(kubeConfig: KubeConfig): PlacementS
       }
     },
     createEvent: async (event) => {
-      await events.createNamespacedEvent({ namespace: event.namespace, body: evictionEventBody(event) });
+      try {
+        await events.createNamespacedEvent({ namespace: event.namespace, body: evictionEventBody(event) });
+      } catch (error) {
+        // 409 AlreadyExists: this eviction's Event was sent before (by this leader or the one before).
+        if (!(error instanceof ApiException && error.code === 409)) throw error;
+      }
     },
   };
 }

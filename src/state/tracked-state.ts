@@ -57,6 +57,22 @@ export interface TrackedPlacement extends EvictionCandidate {
 
 type PlacementEntry = PlacementVersion & PlacementFacts;
 
+/** An Evicted placement's eviction, as its Evicted condition records it. */
+export interface EvictionRecord {
+  readonly uid?: string | undefined;
+  readonly atMs: number;
+  readonly reason: EvictionReason;
+  readonly message: string;
+}
+
+function evictionOf(placement: WorkloadPlacement): EvictionRecord | undefined {
+  if (!isEvicted(placement)) return undefined;
+  const condition = placement.status.conditions.find((c) => c.type === 'Evicted' && c.status === 'True');
+  const reason = EVICTION_REASONS.find((r) => r === condition?.reason);
+  if (!condition || !reason) return undefined;
+  return { uid: placement.metadata.uid, atMs: timestampMs(condition.lastTransitionTime), reason, message: condition.message };
+}
+
 /**
  * The in-memory state, indexed for decisions and updated one object at a time: each change adjusts
  * only the sums it touches (its clusters, its workspace's quotas). The tracker feeds it from watches,
@@ -66,6 +82,7 @@ export class TrackedState implements StateView {
   // One map for both what a cluster is and what is allocated on it: a decision reads both.
   private readonly clusterSlots = new Map<string, ClusterSlot>();
   private readonly placements = new Map<string, PlacementEntry>();
+  private readonly evictions = new Map<string, EvictionRecord>();
   private readonly placementsByWorkspace = new Map<string, Set<string>>();
   private readonly quotasByWorkspace = new Map<string, Map<string, QuotaLimits>>();
   /** quotasByWorkspace's values sorted, made on the first read after a change. */
@@ -164,6 +181,11 @@ export class TrackedState implements StateView {
     }
   }
 
+  /** Evictions at or after `sinceMs` (only Evicted placements are kept here, so this costs their number). */
+  *recentEvictions(sinceMs: number): Iterable<[string, EvictionRecord]> {
+    for (const entry of this.evictions) if (entry[1].atMs >= sinceMs) yield entry;
+  }
+
   /** How many placements (not evicted) carry a Soft eviction condition with status True. */
   markedPlacements(): number {
     return this.marked;
@@ -254,6 +276,8 @@ export class TrackedState implements StateView {
       marks: marksOf(placement.status.conditions),
     };
     this.placements.set(key, entry);
+    const eviction = evictionOf(placement);
+    if (eviction) this.evictions.set(key, eviction);
     if (entry.marks !== 0 && !entry.evicted) this.marked += 1;
     this.indexOf(this.placementsByWorkspace, entry.workspace, () => new Set<string>()).add(key);
     this.account(entry, addLists);
@@ -266,6 +290,7 @@ export class TrackedState implements StateView {
     this.account(entry, subLists);
     if (entry.marks !== 0 && !entry.evicted) this.marked -= 1;
     this.placements.delete(key);
+    this.evictions.delete(key);
     this.placementsByWorkspace.get(entry.workspace)?.delete(key);
   }
 

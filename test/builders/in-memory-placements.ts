@@ -24,6 +24,8 @@ export class InMemoryPlacements implements PlacementStatusApi {
   readonly conflictNext = new Set<string>();
   /** Whether applied writes reach the state at once (false: the watch lags behind). */
   watching = true;
+  /** Event creations refused from now on, as by a leader that dies before it sends them. */
+  failEvents = false;
 
   constructor(private readonly state: TrackedState) {}
 
@@ -68,8 +70,11 @@ export class InMemoryPlacements implements PlacementStatusApi {
     for (const { object } of this.objects.values()) this.state.upsertPlacement(object);
   }
 
+  /** As the API server with the Event's name (placement and eviction time): a second create adds nothing. */
   createEvent(event: EvictionEvent): Promise<void> {
-    this.events.push(event);
+    if (this.failEvents) return Promise.reject(new Error('the leader died before its Event'));
+    const same = (e: EvictionEvent) => e.namespace === event.namespace && e.name === event.name && e.eventTimeMs === event.eventTimeMs;
+    if (!this.events.some(same)) this.events.push(event);
     return Promise.resolve();
   }
 }

@@ -96,6 +96,27 @@ describe('eviction loop, Hard', () => {
     expect(api.events).toHaveLength(1);
   });
 
+  it('a new leader sends the Event a killed leader never sent, and no second one of those it did', async () => {
+    const { api, state, loop, lower, clock } = scenario({ mode: 'Hard', settings: {} });
+    lower('2'); // two evictions: new, then old
+    api.failEvents = true; // the first leader dies between its status writes and their Events
+    expect((await loop.runRound()).evicted).toEqual(['team-a/new', 'team-a/old']);
+    expect(api.events).toEqual([]);
+    api.failEvents = false;
+    await clock.advance(5_000);
+    const next = createEvictionLoop({ state, settings: settingsWith(), api, isLeader: () => true, ready: () => true, identity: 'replica-2', clock: clock.now, timers: clock.timers(), log: silent });
+    expect((await next.runRound()).evicted).toEqual([]);
+    expect(api.events.map((event) => [event.name, event.reason, event.eventTimeMs, event.reportingInstance])).toEqual([
+      ['new', 'QuotaExceeded', NOW, 'replica-2'],
+      ['old', 'QuotaExceeded', NOW, 'replica-2'],
+    ]);
+    // Leading on, it does not replay them again; a third leader finds them there.
+    await next.runRound();
+    const third = createEvictionLoop({ state, settings: settingsWith(), api, isLeader: () => true, ready: () => true, identity: 'replica-3', clock: clock.now, timers: clock.timers(), log: silent });
+    await third.runRound();
+    expect(api.events).toHaveLength(2);
+  });
+
   it('leaves a conflict to the next round, which decides on fresh state', async () => {
     const { api, loop, lower } = scenario({ mode: 'Hard' });
     lower('4');
