@@ -81,7 +81,7 @@ async function main(): Promise<number> {
       'Go on with kubectl:',
       `  export KUBECONFIG=${admin}`,
       `Reports (every 30 s, on each replica's own port; also latest.json, clusters.csv, trends, history?since=1h):`,
-      ...webhooks.replicas.map((r) => `  curl -s --cacert ${path.join(certDir, 'ca.crt')} https://localhost:${r.reportsPort}/reports/summary`),
+      ...webhooks.replicas.map((r) => `  curl -s --cacert ${path.join(certDir, 'ca.crt')} https://localhost:${r.observabilityPort}/reports/summary`),
       'Stop everything with: npm run down',
       '',
     ].join('\n'),

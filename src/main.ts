@@ -14,6 +14,8 @@ import { createQuotaStatusWriter } from './enforcement/quota-status-writer.js';
 import type { ServiceConfig } from './ops/config.js';
 import type { Logger } from './ops/logger.js';
 import { loadTlsMaterial, watchTlsMaterial } from './ops/tls.js';
+import { createAccessGate, kubernetesAccessReviewApi } from './reporting/access.js';
+import { observabilityHandler } from './reporting/observability-server.js';
 import { createReportLoop, reportsHandler } from './reporting/report-loop.js';
 import { createTracker, kubeSource } from './tracker/tracker.js';
 import { createRequestListener } from './webhook/app.js';
@@ -23,8 +25,8 @@ import { createReviewer, type Readiness } from './webhook/reviewer.js';
 export interface RunningService {
   /** The port it listens on (useful with `port: 0`). */
   readonly port: number;
-  /** The reports' port. */
-  readonly reportsPort: number;
+  /** The observability port: /metrics, /reports/*, /dashboard. */
+  readonly observabilityPort: number;
   /** Graceful: stop accepting, finish in-flight reviews, stop watching. */
   stop(): Promise<void>;
 }
@@ -86,7 +88,18 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     history: { retentionMs: config.reports.historyRetentionHours * 3_600_000, maxEntries: config.reports.historyMaxEntries },
     clock: Date.now,
   });
-  const reportsHttps = createHttpsServer({ material, handler: reportsHandler(reports, Date.now), log: log.child({ component: 'reports' }) });
+  const { observability } = config;
+  const gate =
+    observability.auth === 'kubernetes'
+      ? createAccessGate({ api: kubernetesAccessReviewApi(kubeConfig), ttlMs: observability.authCacheTtlSeconds * 1000, maxEntries: observability.authCacheSize, clock: Date.now })
+      : undefined;
+  const observabilityLog = log.child({ component: 'observability' });
+  const observabilityRoutes = { '/reports/*': reportsHandler(reports, Date.now) };
+  const reportsHttps = createHttpsServer({
+    material,
+    handler: observabilityHandler({ gate, routes: observabilityRoutes, log: observabilityLog }),
+    log: observabilityLog,
+  });
   const certWatcher = watchTlsMaterial({
     certFile: config.tls.certFile,
     keyFile: config.tls.keyFile,
@@ -104,10 +117,10 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   const { port } = https.server.address() as AddressInfo;
   log.info({ port, host: config.host }, 'listening');
 
-  reportsHttps.server.listen(config.reports.port, config.reports.host);
+  reportsHttps.server.listen(observability.port, observability.host);
   await once(reportsHttps.server, 'listening');
-  const reportsPort = (reportsHttps.server.address() as AddressInfo).port;
-  log.info({ port: reportsPort, host: config.reports.host }, 'reports listening');
+  const observabilityPort = (reportsHttps.server.address() as AddressInfo).port;
+  log.info({ port: observabilityPort, host: observability.host, auth: observability.auth }, 'observability listening (/metrics, /reports/*, /dashboard)');
   tracker.on('ready', () => reports.aggregate());
   reports.start();
 
@@ -117,7 +130,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
 
   return {
     port,
-    reportsPort,
+    observabilityPort,
     stop: async () => {
       clearInterval(resync);
       reports.stop();
