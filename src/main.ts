@@ -3,6 +3,7 @@
  * Nothing else in the service reads the environment or wires modules together.
  */
 import { once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { TrackedKind, TrackedObject } from './api/resources.js';
@@ -15,6 +16,7 @@ import type { ServiceConfig } from './ops/config.js';
 import type { Logger } from './ops/logger.js';
 import { loadTlsMaterial, watchTlsMaterial } from './ops/tls.js';
 import { createAccessGate, kubernetesAccessReviewApi } from './reporting/access.js';
+import { createServiceMetrics } from './reporting/metrics.js';
 import { observabilityHandler } from './reporting/observability-server.js';
 import { createReportLoop, reportsHandler } from './reporting/report-loop.js';
 import { createTracker, kubeSource } from './tracker/tracker.js';
@@ -64,6 +66,14 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   });
   tracker.on('ready', () => statusWriter.touchAll());
 
+  // Reads the latest report snapshot (the loop below), never the raw state: a scrape stays cheap at any size.
+  const metrics = createServiceMetrics({
+    latest: () => reports.latest(),
+    tracker: () => tracker.stats(),
+    objects: (kind) => state.count(kind as TrackedKind),
+    reservations: () => store.counters,
+    clock: Date.now,
+  });
   const readiness: Readiness = () => (tracker.ready() ? { ready: true } : { ready: false, why: 'the tracker has no complete view of the cluster yet' });
   const review = createReviewer({
     state,
@@ -73,6 +83,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     reservationTtlMs: config.reservationTtlSeconds * 1000,
     clock: Date.now,
     log: log.child({ component: 'admission' }),
+    observe: (outcome) => metrics.observeAdmission(outcome),
     reserver: createQuotaReserver({ store, fallbackUsed: (key) => state.used(key), clock: Date.now, log: log.child({ component: 'reserver' }) }),
   });
   const handler = createRequestListener({ review, readiness, bodyLimit: config.bodyLimitBytes, onError: (err) => log.error({ err }, 'admission route failed') });
@@ -94,7 +105,13 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
       ? createAccessGate({ api: kubernetesAccessReviewApi(kubeConfig), ttlMs: observability.authCacheTtlSeconds * 1000, maxEntries: observability.authCacheSize, clock: Date.now })
       : undefined;
   const observabilityLog = log.child({ component: 'observability' });
-  const observabilityRoutes = { '/reports/*': reportsHandler(reports, Date.now) };
+  const observabilityRoutes = {
+    '/reports/*': reportsHandler(reports, Date.now),
+    '/metrics': async (_req: IncomingMessage, res: ServerResponse) => {
+      const text = await metrics.render();
+      res.writeHead(200, { 'Content-Type': metrics.contentType, 'Cache-Control': 'no-store' }).end(text);
+    },
+  };
   const reportsHttps = createHttpsServer({
     material,
     handler: observabilityHandler({ gate, routes: observabilityRoutes, log: observabilityLog }),

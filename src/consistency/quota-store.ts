@@ -52,6 +52,8 @@ export interface QuotaStoreOptions {
  * object again and asks the change afresh: the change sees every attempt's state and decides anew.
  */
 export class QuotaStore {
+  /** Status writes that succeeded, 409s met, and attempts made again after one (for metrics). */
+  readonly counters = { writes: 0, conflicts: 0, retries: 0 };
   // Bounded: only hot quotas benefit (a forgotten one starts from the tracker's copy, at worst one
   // conflict more), and memory must not grow with every quota ever written.
   private readonly newest: BoundedCache<WorkspaceQuota>;
@@ -88,10 +90,14 @@ export class QuotaStore {
       // stored: fail closed instead (the caller denies, or retries on the next touch).
       if (!resourceVersion) throw new Error(`quota ${key} has no resourceVersion to compare-and-swap on; not writing`);
       try {
-        return this.remember(key, await this.options.api.patchStatus(namespace, name, resourceVersion, status));
+        const written = await this.options.api.patchStatus(namespace, name, resourceVersion, status);
+        this.counters.writes += 1;
+        return this.remember(key, written);
       } catch (error) {
+        if (isConflict(error)) this.counters.conflicts += 1;
         if (!isConflict(error) || attempt >= this.maxAttempts) throw error;
       }
+      this.counters.retries += 1;
       quota = this.remember(key, await this.options.api.get(namespace, name));
     }
     return undefined;
