@@ -115,7 +115,8 @@ class StateFamilies {
       setList(this.cluster, labels, 'capacity', cluster.capacity);
       setList(this.cluster, labels, 'allocatable', cluster.allocatable);
       setList(this.cluster, labels, 'limit', cluster.limit);
-      setList(this.cluster, labels, 'allocated', cluster.allocated);
+      // Every limited resource has an allocated series, 0 when nothing is placed: allocated / limit always divides.
+      setList(this.cluster, labels, 'allocated', cluster.allocated, cluster.limit);
       if (cluster.used) setList(this.cluster, labels, 'used', cluster.used);
       this.ready.set({ cluster: cluster.name }, cluster.health.ready ? 1 : 0);
     }
@@ -128,8 +129,10 @@ class StateFamilies {
   }
 }
 
-function setList<T extends string>(gauge: Gauge<T | 'resource' | 'type'>, labels: Labels<T>, type: string, list: ResourceList): void {
+/** One series per resource of `list`, and 0 for each resource of `zeroFor` that `list` lacks. */
+function setList<T extends string>(gauge: Gauge<T | 'resource' | 'type'>, labels: Labels<T>, type: string, list: ResourceList, zeroFor: ResourceList = {}): void {
   for (const resource of Object.keys(list)) gauge.set({ ...labels, resource, type } as Labels<T | 'resource' | 'type'>, unitsOf(amountOf(list, resource)));
+  for (const resource of Object.keys(zeroFor)) if (!Object.hasOwn(list, resource)) gauge.set({ ...labels, resource, type } as Labels<T | 'resource' | 'type'>, 0);
 }
 
 function secondsUntilFull(untilFull: UntilFull): number | undefined {
