@@ -106,18 +106,18 @@ class StateFamilies {
       // A workspace's default quota has no object (and no name) for a person to look up.
       if (quota.name === '') continue;
       const labels = { namespace: quota.workspace, workspacequota: quota.name };
-      setList(this.quota, labels, 'hard', quota.hard);
-      setList(this.quota, labels, 'soft', quota.soft);
-      setList(this.quota, labels, 'used', quota.used);
+      setList(this.quota, { ...labels, type: 'hard' }, quota.hard);
+      setList(this.quota, { ...labels, type: 'soft' }, quota.soft);
+      setList(this.quota, { ...labels, type: 'used' }, quota.used);
     }
     for (const cluster of report.clusters) {
       const labels = { cluster: cluster.name, location: cluster.location };
-      setList(this.cluster, labels, 'capacity', cluster.capacity);
-      setList(this.cluster, labels, 'allocatable', cluster.allocatable);
-      setList(this.cluster, labels, 'limit', cluster.limit);
+      setList(this.cluster, { ...labels, type: 'capacity' }, cluster.capacity);
+      setList(this.cluster, { ...labels, type: 'allocatable' }, cluster.allocatable);
+      setList(this.cluster, { ...labels, type: 'limit' }, cluster.limit);
       // Every limited resource has an allocated series, 0 when nothing is placed: allocated / limit always divides.
-      setList(this.cluster, labels, 'allocated', cluster.allocated, cluster.limit);
-      if (cluster.used) setList(this.cluster, labels, 'used', cluster.used);
+      setList(this.cluster, { ...labels, type: 'allocated' }, cluster.allocated, cluster.limit);
+      if (cluster.used) setList(this.cluster, { ...labels, type: 'used' }, cluster.used);
       this.ready.set({ cluster: cluster.name }, cluster.health.ready ? 1 : 0);
     }
     for (const [kind, series] of [['cluster', trends.clusters], ['quota', trends.quotas]] as const) {
@@ -129,10 +129,11 @@ class StateFamilies {
   }
 }
 
-/** One series per resource of `list`, and 0 for each resource of `zeroFor` that `list` lacks. */
-function setList<T extends string>(gauge: Gauge<T | 'resource' | 'type'>, labels: Labels<T>, type: string, list: ResourceList, zeroFor: ResourceList = {}): void {
-  for (const resource of Object.keys(list)) gauge.set({ ...labels, resource, type } as Labels<T | 'resource' | 'type'>, unitsOf(amountOf(list, resource)));
-  for (const resource of Object.keys(zeroFor)) if (!Object.hasOwn(list, resource)) gauge.set({ ...labels, resource, type } as Labels<T | 'resource' | 'type'>, 0);
+/** One series per resource of `list`, and 0 for each resource of `zeroFor` that `list` lacks; labels in kube-state-metrics' order (…, resource, type). */
+function setList<T extends string>(gauge: Gauge<T | 'resource'>, { type, ...labels }: Labels<T> & { type: string }, list: ResourceList, zeroFor: ResourceList = {}): void {
+  const series = (resource: string) => ({ ...labels, resource, type }) as Labels<T | 'resource'>;
+  for (const resource of Object.keys(list)) gauge.set(series(resource), unitsOf(amountOf(list, resource)));
+  for (const resource of Object.keys(zeroFor)) if (!Object.hasOwn(list, resource)) gauge.set(series(resource), 0);
 }
 
 function secondsUntilFull(untilFull: UntilFull): number | undefined {
