@@ -16,6 +16,7 @@ import type { ServiceConfig } from './ops/config.js';
 import type { Logger } from './ops/logger.js';
 import { loadTlsMaterial, watchTlsMaterial } from './ops/tls.js';
 import { createAccessGate, kubernetesAccessReviewApi } from './reporting/access.js';
+import { dashboardLoginPage, dashboardRoute, loginRoute } from './reporting/dashboard-route.js';
 import { createServiceMetrics } from './reporting/metrics.js';
 import { observabilityHandler } from './reporting/observability-server.js';
 import { createReportLoop, reportsHandler } from './reporting/report-loop.js';
@@ -111,10 +112,11 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
       const text = await metrics.render();
       res.writeHead(200, { 'Content-Type': metrics.contentType, 'Cache-Control': 'no-store' }).end(text);
     },
+    '/dashboard': dashboardRoute(reports, config.reports.aggregationIntervalSeconds),
   };
   const reportsHttps = createHttpsServer({
     material,
-    handler: observabilityHandler({ gate, routes: observabilityRoutes, log: observabilityLog }),
+    handler: observabilityHandler({ gate, routes: observabilityRoutes, open: { '/dashboard/login': loginRoute }, loginPage: dashboardLoginPage, log: observabilityLog }),
     log: observabilityLog,
   });
   const certWatcher = watchTlsMaterial({

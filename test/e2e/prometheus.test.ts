@@ -4,35 +4,21 @@
  * quota and cluster series equal to what kubectl created. A scrape also passes `promtool check metrics`.
  */
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { aPlacement, aQuota, aSyncTarget } from '../builders/objects.js';
 import { promtool } from '../support/promtool.js';
 import { deleteFreshNamespaces, freshNamespace, kubectl } from './support/cluster.js';
+import { addCluster, addQuota, place } from './support/objects.js';
 import { startPrometheus, type Sample, type TestPrometheus } from './support/prometheus.js';
 import { deleteTokenBindings, READER_ROLE, serviceAccountToken } from './support/tokens.js';
 import { eventually, startTestWebhook, type TestWebhook } from './support/webhook.js';
 
 jest.setTimeout(90_000);
 
-type Manifest = Record<string, unknown>;
 const GI = 1024 ** 3;
 let webhook: TestWebhook;
 let prometheus: TestPrometheus;
 let ns: string;
 let token: string;
 let clusters: string[];
-
-const apply = async (manifest: Manifest): Promise<void> => {
-  const res = await kubectl(['apply', '-f', '-'], { input: JSON.stringify(manifest) });
-  expect(res.stderr).toBe('');
-};
-
-async function addCluster(name: string, capacity: Record<string, string>, ready: boolean): Promise<string> {
-  const { status, ...spec } = aSyncTarget(name, { heartbeatInterval: '1h', capacity, location: `${ns}-loc`, ready });
-  await apply(spec);
-  const patch = { status: { ...(status as Manifest), lastHeartbeatTime: new Date().toISOString() } };
-  expect((await kubectl(['patch', 'synctarget', name, '--subresource=status', '--type=merge', '-p', JSON.stringify(patch)])).stderr).toBe('');
-  return name;
-}
 
 /** Series as `labels=value` lines, sorted: a readable, order-free comparison. */
 const lines = (samples: Sample[], labels: string[]): string[] => samples.map((s) => `${labels.map((l) => s.metric[l]).join(' ')}=${s.value}`).sort();
@@ -41,11 +27,10 @@ beforeAll(async () => {
   webhook = await startTestWebhook('prometheus', { env: { PLACEMENT_QUOTA_REPORTS_INTERVAL_SECONDS: '1' } });
   ns = await freshNamespace('prometheus');
   await webhook.cover(ns);
-  clusters = [await addCluster(`${ns}-big`, { cpu: '8', memory: '16Gi' }, true), await addCluster(`${ns}-down`, { cpu: '4', memory: '8Gi' }, false)];
-  const quota = aQuota('compute', { hard: { cpu: '10', memory: '20Gi' }, soft: { cpu: '6' } });
-  await apply({ ...quota, metadata: { ...(quota.metadata as Manifest), namespace: ns } });
-  const { status: _status, ...placement } = aPlacement('web', { namespace: ns, requirements: { cpu: '3', memory: '2Gi' }, clusters: [clusters[0] as string] });
-  await apply({ ...placement, metadata: { name: 'web', namespace: ns } });
+  const location = `${ns}-loc`;
+  clusters = [await addCluster(`${ns}-big`, { capacity: { cpu: '8', memory: '16Gi' }, location }), await addCluster(`${ns}-down`, { capacity: { cpu: '4', memory: '8Gi' }, location, ready: false })];
+  await addQuota(ns, { hard: { cpu: '10', memory: '20Gi' }, soft: { cpu: '6' } });
+  await place(ns, 'web', { cpu: '3', memory: '2Gi' }, clusters[0] as string);
   token = await serviceAccountToken(ns, 'prometheus', READER_ROLE);
   prometheus = await startPrometheus({ port: webhook.set.replicas[0]?.observabilityPort ?? 0, ca: webhook.ca, token });
 });
