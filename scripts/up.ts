@@ -39,6 +39,21 @@ function install(admin: string): void {
   installService(admin);
 }
 
+/** A service account that may read the observability port, for the dashboard's login form and curl. */
+const READER = { namespace: 'placement-quota-system', name: 'reports-reader' };
+
+function addReader(admin: string): void {
+  const sa = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: READER };
+  const binding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'placement-quota-reports-reader-demo' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'placement-quota-reports-reader' },
+    subjects: [{ kind: 'ServiceAccount', ...READER }],
+  };
+  must(admin, ['apply', '-f', '-'], asInput([sa, binding]));
+}
+
 function applyDemo(admin: string): void {
   say('applying the demo: 3 clusters, quota team-a/compute, 2 placements…');
   must(admin, ['apply', '-f', '-'], asInput([...demoClusters.map(syncTarget), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: DEMO_NAMESPACE } }, demoQuota]));
@@ -66,6 +81,7 @@ async function main(): Promise<number> {
   say(`webhook registered: ${url}`);
 
   applyDemo(admin);
+  addReader(admin);
   say('trying a placement over quota and over us-east-1\'s memory:');
   const webYaml = path.join(RUN_DIR, 'web.yaml');
   writeFileSync(webYaml, stringify(rejectedPlacement));
@@ -80,8 +96,13 @@ async function main(): Promise<number> {
       `Up in ${((Date.now() - started) / 1000).toFixed(1)}s. Webhook logs: ${webhooks.replicas.map((r) => r.log).join(', ')}`,
       'Go on with kubectl:',
       `  export KUBECONFIG=${admin}`,
-      `Reports (every 30 s, on each replica's own port; also latest.json, clusters.csv, trends, history?since=1h):`,
-      ...webhooks.replicas.map((r) => `  curl -s --cacert ${path.join(certDir, 'ca.crt')} https://localhost:${r.observabilityPort}/reports/summary`),
+      `Dashboard, metrics and reports (every 30 s, on each replica's own port), behind Kubernetes authentication:`,
+      ...webhooks.replicas.map((r) => `  https://localhost:${r.observabilityPort}/dashboard   (CA: ${path.join(certDir, 'ca.crt')})`),
+      `A token for them (service account ${READER.namespace}/${READER.name}, bound to the ClusterRole placement-quota-reports-reader):`,
+      `  TOKEN=$(kubectl --kubeconfig=${admin} -n ${READER.namespace} create token ${READER.name})`,
+      "  paste it into the dashboard's login form, or:",
+      ...webhooks.replicas.map((r) => `  curl -s --cacert ${path.join(certDir, 'ca.crt')} -H "Authorization: Bearer $TOKEN" https://localhost:${r.observabilityPort}/reports/summary`),
+      '  (also /metrics, /reports/latest.json, clusters.csv, trends, history?since=1h)',
       'Stop everything with: npm run down',
       '',
     ].join('\n'),
