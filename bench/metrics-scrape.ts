@@ -40,7 +40,7 @@ function floorRegistry(count: number): Registry {
   const registry = new Registry();
   const gauge = new Gauge({ name: 'floor_series', help: 'floor', labelNames: ['a', 'b', 'resource', 'type'], registers: [registry] });
   const types = ['capacity', 'allocatable', 'limit', 'allocated', 'used'];
-  for (let i = 0; i < count; i++) gauge.set({ a: `cluster-${String(i % 10_000).padStart(5, '0')}`, b: `loc-${i % 7}`, resource: `r${Math.floor(i / 50_000)}`, type: types[i % 5] as string }, i);
+  for (let i = 0; i < count; i++) gauge.set({ a: `cluster-${String(i % 10_000).padStart(5, '0')}`, b: `loc-${i % 7}`, resource: `r${Math.floor(i / 50_000)}`, type: types[i % 5] }, i);
   return registry;
 }
 
