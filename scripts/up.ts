@@ -47,6 +47,21 @@ function install(admin: string): void {
   installService(admin);
 }
 
+/** A service account that may read the observability port, for the dashboard's login form and curl. */
+const READER = { namespace: 'placement-quota-system', name: 'reports-reader' };
+
+function addReader(admin: string): void {
+  const sa = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: READER };
+  const binding = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'placement-quota-reports-reader-demo' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'placement-quota-reports-reader' },
+    subjects: [{ kind: 'ServiceAccount', ...READER }],
+  };
+  must(admin, ['apply', '-f', '-'], asInput([sa, binding]));
+}
+
 function applyDemo(admin: string): void {
   say('applying the demo: 3 clusters, quota team-a/compute, 2 placements…');
   must(admin, ['apply', '-f', '-'], asInput([...demoClusters.map(syncTarget), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: DEMO_NAMESPACE } }, demoQuota]));
@@ -71,8 +86,13 @@ async function local(replicas: number): Promise<{ admin: string; logs: string; r
   must(admin, ['apply', '-f', '-'], JSON.stringify(webhookConfiguration(readFileSync(path.join(certDir, 'ca.crt'), 'utf8'), { url })));
   say(`webhook registered: ${url}`);
   const reports = [
-    `Reports (every 30 s, on each replica's own port; also latest.json, clusters.csv, trends, history?since=1h):`,
-    ...webhooks.replicas.map((r) => `  curl -s --cacert ${path.join(certDir, 'ca.crt')} https://localhost:${r.reportsPort}/reports/summary`),
+    `Dashboard, metrics and reports (every 30 s, on each replica's own port), behind Kubernetes authentication:`,
+    ...webhooks.replicas.map((r) => `  https://localhost:${r.observabilityPort}/dashboard   (CA: ${path.join(certDir, 'ca.crt')})`),
+    `A token for them (service account ${READER.namespace}/${READER.name}, bound to the ClusterRole placement-quota-reports-reader):`,
+    `  TOKEN=$(kubectl --kubeconfig=${admin} -n ${READER.namespace} create token ${READER.name})`,
+    "  paste it into the dashboard's login form, or:",
+    ...webhooks.replicas.map((r) => `  curl -s --cacert ${path.join(certDir, 'ca.crt')} -H "Authorization: Bearer $TOKEN" https://localhost:${r.observabilityPort}/reports/summary`),
+    '  (also /metrics, /reports/latest.json, clusters.csv, trends, history?since=1h)',
   ];
   return { admin, logs: `Webhook logs: ${webhooks.replicas.map((r) => r.log).join(', ')}`, reports };
 }
@@ -91,7 +111,10 @@ async function onNode(): Promise<{ admin: string; logs: string; reports: string[
   return {
     admin: node.kubeconfig,
     logs: `Logs: kubectl -n placement-quota-system logs deployment/placement-quota-webhook; node components in ${path.join(NODE_ROOT, 'logs')}`,
-    reports: ['Reports: kubectl -n placement-quota-system port-forward deployment/placement-quota-webhook 8444, then https://localhost:8444/reports/summary'],
+    reports: [
+      'Dashboard, metrics and reports: kubectl -n placement-quota-system port-forward deployment/placement-quota-webhook 8444, then https://localhost:8444/dashboard',
+      `  with a token: kubectl -n ${READER.namespace} create token ${READER.name}`,
+    ],
   };
 }
 
@@ -103,6 +126,7 @@ async function main(): Promise<number> {
   const { admin, logs, reports } = values.node ? await onNode() : await local(replicas);
 
   applyDemo(admin);
+  addReader(admin);
   say('trying a placement over quota and over us-east-1\'s memory:');
   const webYaml = path.join(RUN_DIR, 'web.yaml');
   writeFileSync(webYaml, stringify(rejectedPlacement));

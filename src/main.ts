@@ -4,6 +4,7 @@
  * Nothing else in the service reads the environment or wires modules together.
  */
 import { once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { TrackedKind, TrackedObject } from './api/resources.js';
@@ -18,6 +19,10 @@ import { createQuotaStatusWriter } from './enforcement/quota-status-writer.js';
 import { leaderTimingsOf, replicaIdentity, type ServiceConfig } from './ops/config.js';
 import type { Logger } from './ops/logger.js';
 import { loadTlsMaterial, watchTlsMaterial } from './ops/tls.js';
+import { createAccessGate, kubernetesAccessReviewApi } from './reporting/access.js';
+import { dashboardLoginPage, dashboardRoute, loginRoute } from './reporting/dashboard-route.js';
+import { createServiceMetrics } from './reporting/metrics.js';
+import { observabilityHandler } from './reporting/observability-server.js';
 import { createReportLoop, reportsHandler } from './reporting/report-loop.js';
 import { createTracker, kubeSource } from './tracker/tracker.js';
 import { createRequestListener, type TransportStats } from './webhook/app.js';
@@ -27,8 +32,8 @@ import { createReviewer, type Readiness } from './webhook/reviewer.js';
 export interface RunningService {
   /** The port it listens on (useful with `port: 0`). */
   readonly port: number;
-  /** The reports' port. */
-  readonly reportsPort: number;
+  /** The observability port: /metrics, /reports/*, /dashboard. */
+  readonly observabilityPort: number;
   /** Counters of the admission transport (refused callers, clients gone mid-body), for the metrics to export. */
   stats(): { transport: TransportStats };
   /** Graceful: stop accepting, finish in-flight reviews, stop watching. */
@@ -99,6 +104,14 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     evictionLoop.trigger();
   });
 
+  // Reads the latest report snapshot (the loop below), never the raw state: a scrape stays cheap at any size.
+  const metrics = createServiceMetrics({
+    latest: () => reports.latest(),
+    tracker: () => tracker.stats(),
+    objects: (kind) => state.count(kind as TrackedKind),
+    reservations: () => store.counters,
+    clock: Date.now,
+  });
   const readiness: Readiness = () => (tracker.ready() ? { ready: true } : { ready: false, why: 'the tracker has no complete view of the cluster yet' });
   const review = createReviewer({
     state,
@@ -108,6 +121,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     reservationTtlMs: config.reservationTtlSeconds * 1000,
     clock: Date.now,
     log: log.child({ component: 'admission' }),
+    observe: (outcome) => metrics.observeAdmission(outcome),
     reserver: createQuotaReserver({ store, fallbackUsed: (key) => state.used(key), clock: Date.now, log: log.child({ component: 'reserver' }) }),
   });
   const httpsLog = log.child({ component: 'https' });
@@ -135,7 +149,25 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     history: { retentionMs: config.reports.historyRetentionHours * 3_600_000, maxEntries: config.reports.historyMaxEntries },
     clock: Date.now,
   });
-  const reportsHttps = createHttpsServer({ material: servingOnly(material), handler: reportsHandler(reports, Date.now), log: log.child({ component: 'reports' }) });
+  const { observability } = config;
+  const gate =
+    observability.auth === 'kubernetes'
+      ? createAccessGate({ api: kubernetesAccessReviewApi(kubeConfig), ttlMs: observability.authCacheTtlSeconds * 1000, maxEntries: observability.authCacheSize, clock: Date.now })
+      : undefined;
+  const observabilityLog = log.child({ component: 'observability' });
+  const observabilityRoutes = {
+    '/reports/*': reportsHandler(reports, Date.now),
+    '/metrics': async (_req: IncomingMessage, res: ServerResponse) => {
+      const text = await metrics.render();
+      res.writeHead(200, { 'Content-Type': metrics.contentType, 'Cache-Control': 'no-store' }).end(text);
+    },
+    '/dashboard': dashboardRoute(reports, config.reports.aggregationIntervalSeconds),
+  };
+  const reportsHttps = createHttpsServer({
+    material: servingOnly(material),
+    handler: observabilityHandler({ gate, routes: observabilityRoutes, open: { '/dashboard/login': loginRoute }, loginPage: dashboardLoginPage, log: observabilityLog }),
+    log: observabilityLog,
+  });
   const certWatcher = watchTlsMaterial({
     certFile: config.tls.certFile,
     keyFile: config.tls.keyFile,
@@ -154,10 +186,10 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   const { port } = https.server.address() as AddressInfo;
   log.info({ port, host: config.host, callerAuthentication: config.tls.clientCAFile !== undefined }, 'listening');
 
-  reportsHttps.server.listen(config.reports.port, config.reports.host);
+  reportsHttps.server.listen(observability.port, observability.host);
   await once(reportsHttps.server, 'listening');
-  const reportsPort = (reportsHttps.server.address() as AddressInfo).port;
-  log.info({ port: reportsPort, host: config.reports.host }, 'reports listening');
+  const observabilityPort = (reportsHttps.server.address() as AddressInfo).port;
+  log.info({ port: observabilityPort, host: observability.host, auth: observability.auth }, 'observability listening (/metrics, /reports/*, /dashboard)');
   tracker.on('ready', () => reports.aggregate());
   reports.start();
 
@@ -169,7 +201,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
 
   return {
     port,
-    reportsPort,
+    observabilityPort,
     stats: () => ({ transport: handler.stats() }),
     stop: async () => {
       clearInterval(resync);

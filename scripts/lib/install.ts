@@ -24,7 +24,7 @@ export function must(kubeconfig: string, args: string[], input?: string): string
 }
 
 const CRDS = ['crds/workloadplacements.yaml', 'crds/synctargets.yaml', 'crds/workspacequotas.yaml'];
-const SERVICE = ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml'];
+const SERVICE = ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml', 'reports-reader.yaml'];
 
 /** Applies the CRDs and the service's namespace, identity and RBAC from manifests/; waits until the CRDs are Established. */
 export function installService(admin: string): void {

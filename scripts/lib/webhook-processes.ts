@@ -15,8 +15,8 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 export interface WebhookReplica {
   pid: number;
   port: number;
-  /** Where its `/reports/*` are served (each replica aggregates its own tracker). */
-  reportsPort: number;
+  /** Where its `/metrics`, `/reports/*` and `/dashboard` are served (each replica aggregates its own tracker). */
+  observabilityPort: number;
   log: string;
 }
 
@@ -68,13 +68,14 @@ function spawnLogged(command: string, args: string[], log: string, env: NodeJS.P
 /** Starts replica `index`, on `port` when given (a restart keeps its place behind the forwarder). */
 export async function startReplica(options: StartWebhookOptions, index: number, port?: number): Promise<WebhookReplica> {
   port ??= await freePort();
-  const reportsPort = await freePort();
+  const observabilityPort = await freePort();
   const log = path.join(options.dir, `webhook-${index}.log`);
   const env = {
     ...process.env,
     PLACEMENT_QUOTA_HOST: '127.0.0.1',
     PLACEMENT_QUOTA_PORT: String(port),
-    PLACEMENT_QUOTA_REPORTS_PORT: String(reportsPort),
+    PLACEMENT_QUOTA_OBSERVABILITY_HOST: '127.0.0.1',
+    PLACEMENT_QUOTA_OBSERVABILITY_PORT: String(observabilityPort),
     PLACEMENT_QUOTA_KUBECONFIG: options.kubeconfig,
     PLACEMENT_QUOTA_TLS_CERT_FILE: path.join(options.certDir, 'tls.crt'),
     PLACEMENT_QUOTA_TLS_KEY_FILE: path.join(options.certDir, 'tls.key'),
@@ -86,7 +87,7 @@ export async function startReplica(options: StartWebhookOptions, index: number, 
     ...options.env,
   };
   const pid = spawnLogged(process.execPath, [path.join(repoRoot, 'bin', 'placement-quota'), 'serve'], log, env);
-  return { pid, port, reportsPort, log };
+  return { pid, port, observabilityPort, log };
 }
 
 /** GET a path over TLS trusting only the given CA; resolves with the status code (0 when unreachable). */

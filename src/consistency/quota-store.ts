@@ -64,6 +64,8 @@ export interface QuotaStoreOptions {
  * object again and asks the change afresh: the change sees every attempt's state and decides anew.
  */
 export class QuotaStore {
+  /** Status writes that succeeded, 409s met, and attempts made again after one (for metrics). */
+  readonly counters = { writes: 0, conflicts: 0, retries: 0 };
   // Bounded: only hot quotas benefit (a forgotten one starts from the tracker's copy, at worst one
   // conflict more), and memory must not grow with every quota ever written.
   private readonly newest: BoundedCache<WorkspaceQuota>;
@@ -103,6 +105,7 @@ export class QuotaStore {
       const written = await this.write(key, quota, status, signal);
       if (written !== CONFLICT) return written;
       if (attempt >= this.maxAttempts) throw new Error(`quota ${key}: ${attempt} write conflicts in a row; giving up`);
+      this.counters.retries += 1;
       quota = await this.refetch(key, quota, signal);
     }
     return undefined;
@@ -115,10 +118,13 @@ export class QuotaStore {
     // stored: fail closed instead (the caller denies, or retries on the next touch).
     if (!resourceVersion) throw new Error(`quota ${key} has no resourceVersion to compare-and-swap on; not writing`);
     try {
-      return this.remember(key, await this.options.api.patchStatus(refOf(quota), resourceVersion, status, signal));
+      const written = await this.options.api.patchStatus(refOf(quota), resourceVersion, status, signal);
+      this.counters.writes += 1;
+      return this.remember(key, written);
     } catch (error) {
-      if (isConflict(error)) return CONFLICT;
-      throw error;
+      if (!isConflict(error)) throw error;
+      this.counters.conflicts += 1;
+      return CONFLICT;
     }
   }
 

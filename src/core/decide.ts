@@ -32,10 +32,27 @@ export interface Demand {
   readonly clusters: readonly { readonly cluster: string; readonly requested: ResourceList }[];
 }
 
+/** Why a write was refused, in one word for metrics: the first violation a person would fix. */
+export type DenialCause = 'quota' | 'capacity' | 'cluster_not_ready' | 'cluster_unschedulable' | 'unknown_cluster' | 'invalid';
+
+/** One answered review, for metrics: `not_ready` is the fail-closed refusal before the tracker synced. */
+export type ReviewOutcome =
+  | { readonly operation: string; readonly decision: 'allowed' | 'error'; readonly seconds: number }
+  | { readonly operation: string; readonly decision: 'denied'; readonly reason: DenialCause | 'not_ready'; readonly seconds: number };
+
+const CAUSE_OF_VIOLATION: Readonly<Record<Violation['kind'], DenialCause>> = {
+  quota: 'quota',
+  'unknown-cluster': 'unknown_cluster',
+  'cluster-not-ready': 'cluster_not_ready',
+  'cluster-unschedulable': 'cluster_unschedulable',
+  'cluster-capacity': 'capacity',
+};
+
 export type Decision =
   | { readonly allowed: true; readonly warnings: readonly string[]; readonly demand?: Demand }
   | {
       readonly allowed: false;
+      readonly cause: DenialCause;
       readonly code: 403 | 422;
       readonly reason: 'Forbidden' | 'Invalid';
       readonly message: string;
@@ -96,7 +113,7 @@ function clusterDemands(next: WorkloadPlacement, old: WorkloadPlacement | undefi
 }
 
 function invalid(issues: string): Decision {
-  return { allowed: false, code: 422, reason: 'Invalid', message: `invalid WorkloadPlacement: ${issues}`, warnings: [] };
+  return { allowed: false, cause: 'invalid', code: 422, reason: 'Invalid', message: `invalid WorkloadPlacement: ${issues}`, warnings: [] };
 }
 
 /**
@@ -148,5 +165,6 @@ export function decide(review: Review, view: StateView, config: DecisionConfig, 
       ? clustersWithRoom(context, clusterConsumption(next), new Set(placementClusters(next)))
       : undefined;
   // Soft-limit warnings matter only for what gets admitted; a denial says what to fix instead.
-  return { allowed: false, code: 403, reason: 'Forbidden', message: denialMessage(violations, room), warnings: [] };
+  const cause = CAUSE_OF_VIOLATION[(violations[0] as Violation).kind];
+  return { allowed: false, cause, code: 403, reason: 'Forbidden', message: denialMessage(violations, room), warnings: [] };
 }

@@ -56,6 +56,9 @@ export function leaderTimingsOf(election: ElectionSeconds): { leaseDurationMs: n
   };
 }
 
+/** Where an unauthenticated listener is acceptable: only this machine reaches it. */
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '::1']);
+
 /** The service's whole configuration: the decision settings plus how it runs. */
 export const serviceConfigSchema = decisionConfigSchema.extend({
   host: z.string().min(1).default('0.0.0.0'),
@@ -85,15 +88,9 @@ export const serviceConfigSchema = decisionConfigSchema.extend({
   reservationTtlSeconds: z.number().positive().max(3600).default(30),
   bodyLimitBytes: z.number().int().positive().default(DEFAULT_BODY_LIMIT),
   shutdownGraceSeconds: z.number().min(0).max(300).default(10),
-  /**
-   * The reports' own HTTPS listener (SPEC §7), apart from the admission port. Loopback by default:
-   * the reports show every tenant's usage, and until they sit behind Kubernetes authentication only
-   * someone on the pod (or `kubectl port-forward`) should read them.
-   */
+  /** The aggregation loop behind the reports, the metrics and the dashboard (SPEC §7). */
   reports: z
     .strictObject({
-      host: z.string().min(1).default('127.0.0.1'),
-      port: z.number().int().min(0).max(65535).default(8444),
       aggregationIntervalSeconds: z.number().min(0.1).max(3600).default(30),
       historyRetentionHours: z.number().positive().max(24 * 31).default(24),
       historyMaxEntries: z.number().int().min(1).max(100_000).default(2880),
@@ -101,6 +98,29 @@ export const serviceConfigSchema = decisionConfigSchema.extend({
     .prefault({}),
   enforcement: enforcementSchema,
   leaderElection: leaderElectionSchema,
+  /**
+   * The second HTTPS listener, for everything that is not admission: `/metrics`, `/reports/*`,
+   * `/dashboard` (SPEC §7). Behind Kubernetes authentication (TokenReview) and authorization
+   * (SubjectAccessReview on the non-resource URL) by default, so it may listen on every address;
+   * `auth: none` shows every tenant's usage to whoever connects, so it is refused unless the
+   * listener is bound to loopback.
+   */
+  observability: z
+    .strictObject({
+      host: z.string().min(1).default('0.0.0.0'),
+      port: z.number().int().min(0).max(65535).default(8444),
+      auth: z.enum(['kubernetes', 'none']).default('kubernetes'),
+      /** How long a token's verdict is reused: a scrape every 15 s then costs an API call every so often, not each time. */
+      authCacheTtlSeconds: z.number().min(0).max(600).default(30),
+      /** Verdicts remembered at most (tokens × paths); the least recently used are forgotten. */
+      authCacheSize: z.number().int().min(1).max(1_000_000).default(4096),
+    })
+    .superRefine((value, ctx) => {
+      if (value.auth === 'none' && !LOOPBACK_HOSTS.has(value.host)) {
+        ctx.addIssue({ code: 'custom', path: ['auth'], message: `"none" is allowed only with observability.host 127.0.0.1 or ::1 (is ${JSON.stringify(value.host)}): without authentication anyone who reaches the port reads every tenant's usage` });
+      }
+    })
+    .prefault({}),
 });
 
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;
@@ -122,8 +142,10 @@ export const ENV_KEYS: Readonly<Record<string, { path: readonly string[]; type: 
   PLACEMENT_QUOTA_RESERVATION_TTL_SECONDS: { path: ['reservationTtlSeconds'], type: 'number' },
   PLACEMENT_QUOTA_ROOM_SUGGESTIONS: { path: ['roomSuggestions'], type: 'number' },
   PLACEMENT_QUOTA_SHUTDOWN_GRACE_SECONDS: { path: ['shutdownGraceSeconds'], type: 'number' },
-  PLACEMENT_QUOTA_REPORTS_HOST: { path: ['reports', 'host'], type: 'string' },
-  PLACEMENT_QUOTA_REPORTS_PORT: { path: ['reports', 'port'], type: 'number' },
+  PLACEMENT_QUOTA_OBSERVABILITY_HOST: { path: ['observability', 'host'], type: 'string' },
+  PLACEMENT_QUOTA_OBSERVABILITY_PORT: { path: ['observability', 'port'], type: 'number' },
+  PLACEMENT_QUOTA_OBSERVABILITY_AUTH: { path: ['observability', 'auth'], type: 'string' },
+  PLACEMENT_QUOTA_OBSERVABILITY_AUTH_CACHE_TTL_SECONDS: { path: ['observability', 'authCacheTtlSeconds'], type: 'number' },
   PLACEMENT_QUOTA_REPORTS_INTERVAL_SECONDS: { path: ['reports', 'aggregationIntervalSeconds'], type: 'number' },
   PLACEMENT_QUOTA_LEASE_NAMESPACE: { path: ['leaderElection', 'namespace'], type: 'string' },
   PLACEMENT_QUOTA_LEASE_NAME: { path: ['leaderElection', 'name'], type: 'string' },

@@ -220,6 +220,21 @@ export class TrackedState implements StateView {
     }
   }
 
+  /** How many objects of one kind the state holds (for metrics; no copy is made). */
+  count(kind: TrackedKind): number {
+    switch (kind) {
+      case 'SyncTarget': {
+        let clusters = 0;
+        for (const { record } of this.clusterSlots.values()) if (record) clusters += 1;
+        return clusters;
+      }
+      case 'WorkspaceQuota':
+        return this.quotaObjects.size;
+      case 'WorkloadPlacement':
+        return this.placements.size;
+    }
+  }
+
   /** The keys held for one kind: what a relist compares against to find objects deleted meanwhile. */
   keys(kind: TrackedKind): string[] {
     switch (kind) {

@@ -37,6 +37,8 @@ export interface KindCounters {
   restarts: number;
   expirations: number;
   watchdogAborts: number;
+  /** When the server last said anything for this kind (a list, an event, a bookmark), epoch ms; 0 before that. */
+  lastEventMs: number;
 }
 
 export interface KindSyncDeps {
@@ -107,8 +109,11 @@ interface Attempt {
  * The kind is "in view" once listed and stays so while its watch is up or has been down for less
  * than `resumeGraceMs`; a 410 takes it out of view at once, a relist or a resumed watch brings it back.
  */
+/** Events that show the watch is alive (errors and expiry end it instead). */
+const HEARD: ReadonlySet<WatchEvent['type']> = new Set(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK']);
+
 export class KindSync {
-  readonly counters: KindCounters = { lists: 0, relists: 0, watches: 0, restarts: 0, expirations: 0, watchdogAborts: 0 };
+  readonly counters: KindCounters = { lists: 0, relists: 0, watches: 0, restarts: 0, expirations: 0, watchdogAborts: 0, lastEventMs: 0 };
   private resourceVersion = '';
   private inView = false;
   private failures = 0;
@@ -205,6 +210,7 @@ export class KindSync {
     const relist = this.counters.lists > 0;
     this.counters.lists++;
     if (relist) this.counters.relists++;
+    this.counters.lastEventMs = this.deps.clock();
     const { deleted } = this.deps.applier.swap(list);
     this.resourceVersion = resourceVersion;
     // A complete list is the server answering in full: whatever failed before is behind us.
@@ -273,6 +279,8 @@ export class KindSync {
   }
 
   private handle(attempt: Attempt, event: WatchEvent): void {
+    // A bookmark counts too: a quiet kind is not a stalled watch.
+    if (HEARD.has(event.type)) this.counters.lastEventMs = this.deps.clock();
     switch (event.type) {
       case 'ADDED':
       case 'MODIFIED':

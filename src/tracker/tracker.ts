@@ -105,6 +105,8 @@ export interface TrackerStats {
   readonly parseErrors: number;
   /** Objects whose current version is refused (the state holds their last good version, if any). */
   readonly invalidObjects: number;
+  /** Relists, watch restarts and the time of the last list, event or bookmark, per kind. */
+  readonly perKind: Readonly<Record<TrackedKind, { readonly relists: number; readonly restarts: number; readonly lastEventMs: number }>>;
 }
 
 /** The in-memory view of SyncTargets, WorkspaceQuotas and WorkloadPlacements, kept current by list+watch. */
@@ -205,6 +207,7 @@ class ListWatchTracker extends EventEmitter<TrackerEvents> implements Tracker {
       watchdogAborts: total((sync) => sync.counters.watchdogAborts),
       parseErrors: this.appliers.reduce((sum, applier) => sum + applier.parseErrors, 0),
       invalidObjects: this.appliers.reduce((sum, applier) => sum + applier.invalidCount, 0),
+      perKind: this.perKind(({ counters: { relists, restarts, lastEventMs } }) => ({ relists, restarts, lastEventMs })),
     };
   }
 

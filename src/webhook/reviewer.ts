@@ -1,7 +1,7 @@
 import type { AdmissionRequest, AdmissionResponse } from '../api/admission-review.js';
 import type { DecisionConfig } from '../api/config.js';
 import type { Hold, QuotaReserver } from '../consistency/quota-reserver.js';
-import { decide, type Decision, type Demand } from '../core/decide.js';
+import { decide, type Decision, type Demand, type ReviewOutcome } from '../core/decide.js';
 import { withReservations, type ReservationLedger } from '../state/reservations.js';
 import { isDefaultQuotaKey } from '../core/quotas.js';
 import type { StateView } from '../core/view.js';
@@ -26,6 +26,10 @@ export interface ReviewerOptions {
   readonly log: DecisionLog;
   /** Reserves on WorkspaceQuota objects by compare-and-swap, so replicas agree; without it, per replica. */
   readonly reserver?: QuotaReserver | undefined;
+  /** Told of every answer (and of every review that failed); must be cheap, it runs on the hot path. */
+  readonly observe?: ((outcome: ReviewOutcome) => void) | undefined;
+  /** A monotonic clock in milliseconds for the durations `observe` gets (default performance.now). */
+  readonly monotonic?: () => number;
 }
 
 /**
@@ -50,38 +54,54 @@ const objectQuotas = (demand: Demand) => demand.quotas.filter(({ key, requested 
  */
 export function createReviewer(options: ReviewerOptions): Reviewer {
   const { state, ledger, readiness, config, reservationTtlMs, clock, log, reserver } = options;
+  const observe = options.observe ?? (() => undefined);
+  const monotonic = options.monotonic ?? (() => performance.now());
   const view = withReservations(state, ledger);
 
-  const answer = (request: AdmissionRequest, decision: Decision): AdmissionResponse => {
+  const answer = (request: AdmissionRequest, decision: Decision, startedMs: number): AdmissionResponse => {
+    const seconds = (monotonic() - startedMs) / 1000;
+    const { operation } = request;
+    observe(decision.allowed ? { operation, decision: 'allowed', seconds } : { operation, decision: 'denied', reason: decision.cause, seconds });
     const fields = { uid: request.uid, operation: request.operation, namespace: request.namespace, name: request.name, dryRun: request.dryRun ?? false, allowed: decision.allowed };
     if (decision.allowed) log.debug({ ...fields, warnings: decision.warnings }, 'admitted');
     else log.info({ ...fields, code: decision.code, reason: decision.message }, 'denied');
     return responseFor(request.uid, decision);
   };
 
-  const reserveAcrossReplicas = async (quotas: QuotaReserver, request: AdmissionRequest, decision: Decision, hold: Hold) => {
-    const outcome = await quotas.reserve(hold);
-    if (outcome.ok) return answer(request, decision);
+  const reserveAcrossReplicas = async (quotas: QuotaReserver, request: AdmissionRequest, decision: Decision, hold: Hold & { startedMs: number }) => {
+    const { startedMs } = hold;
+    let outcome;
+    try {
+      outcome = await quotas.reserve(hold);
+    } catch (error) {
+      observe({ operation: request.operation, decision: 'error', seconds: (monotonic() - startedMs) / 1000 });
+      throw error;
+    }
+    if (outcome.ok) return answer(request, decision, startedMs);
     ledger.release(request.uid);
-    return answer(request, { allowed: false, code: 403, reason: 'Forbidden', message: outcome.message, warnings: [] });
+    return answer(request, { allowed: false, cause: 'quota', code: 403, reason: 'Forbidden', message: outcome.message, warnings: [] }, startedMs);
   };
 
   return (request, deadlineMs) => {
+    const startedMs = monotonic();
     const status = readiness();
-    if (!status.ready) return unavailable(request.uid, status.why);
+    if (!status.ready) {
+      observe({ operation: request.operation, decision: 'denied', reason: 'not_ready', seconds: (monotonic() - startedMs) / 1000 });
+      return unavailable(request.uid, status.why);
+    }
     const nowMs = clock();
     ledger.expire(nowMs);
     // A retried review of the same request replaces its own reservation: it must not compete with itself.
     ledger.release(request.uid);
     const decision = decide(request, view, config, nowMs);
     const demand = decision.allowed && !request.dryRun ? decision.demand : undefined;
-    if (!decision.allowed || !demand) return answer(request, decision);
+    if (!decision.allowed || !demand) return answer(request, decision, startedMs);
     const expiresAtMs = nowMs + reservationTtlMs;
     ledger.reserve({ requestUid: request.uid, key: demand.key, minGeneration: demand.minGeneration, demand, expiresAtMs });
     const quotas = objectQuotas(demand);
-    if (!reserver || quotas.length === 0) return answer(request, decision);
+    if (!reserver || quotas.length === 0) return answer(request, decision, startedMs);
     const { key: placement, uid, minGeneration } = demand;
     const hold: Hold = { requestUid: request.uid, placement, uid, minGeneration, quotas, deadlineMs: deadlineMs ?? nowMs + DEFAULT_TIMEOUT_MS, expiresAtMs };
-    return reserveAcrossReplicas(reserver, request, decision, hold);
+    return reserveAcrossReplicas(reserver, request, decision, { ...hold, startedMs });
   };
 }

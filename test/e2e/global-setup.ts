@@ -3,6 +3,7 @@
  * installs the CRDs from manifests/crds/, and hands the connection to test files through
  * `E2E_CONTROL_PLANE_STATE` (jest workers inherit this process's environment).
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +15,9 @@ type Cluster = typeof import('./support/cluster.js');
 const log = (line: string): void => void process.stderr.write(`[e2e] ${line}\n`);
 
 export default async function globalSetup(_globalConfig: unknown, project: { rootDir: string }): Promise<void> {
+  // Prometheus (scrape test) and Chromium (dashboard test) come from Debian's packages, like .ci/run installs them.
+  const tools = spawnSync('bash', [path.join(project.rootDir, 'scripts', 'ensure-tools.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (tools.status !== 0) throw new Error('scripts/ensure-tools.sh failed: prometheus or chromium could not be installed');
   const { lib, cluster } = loadHarness(project.rootDir);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'placement-quota-e2e-'));
   const cp = await lib.startControlPlane({

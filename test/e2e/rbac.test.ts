@@ -67,6 +67,9 @@ const allowed: Question[] = [
   ['create', 'leases.coordination.k8s.io', 'system'],
   ['update', 'leases.coordination.k8s.io', 'system'],
   ['create', 'events.events.k8s.io', 'app'],
+  // The observability port's TokenReview and SubjectAccessReview.
+  ['create', 'tokenreviews.authentication.k8s.io', 'cluster'],
+  ['create', 'subjectaccessreviews.authorization.k8s.io', 'cluster'],
 ];
 
 const denied: Question[] = [
@@ -102,6 +105,9 @@ const denied: Question[] = [
   ['update', 'customresourcedefinitions.apiextensions.k8s.io', 'cluster'],
   ['create', 'validatingwebhookconfigurations.admissionregistration.k8s.io', 'cluster'],
   ['bind', 'clusterroles.rbac.authorization.k8s.io', 'cluster'],
+  ['get', 'tokenreviews.authentication.k8s.io', 'cluster'],
+  ['create', 'localsubjectaccessreviews.authorization.k8s.io', 'app'],
+  ['create', 'serviceaccounts/token', 'app'],
 ];
 
 function whereArgs(where: Where): string[] {
@@ -133,6 +139,35 @@ describe('kubectl auth can-i, as the service', () => {
 
   it.each(denied)('no: %s %s (%s)', async (verb, resource, where) => {
     expect(await canI(verb, resource, where)).toEqual({ answer: 'no', code: 1 });
+  });
+});
+
+describe('the reports reader role (manifests/reports-reader.yaml)', () => {
+  const reader = 'system:serviceaccount:rbac-reader:prometheus';
+  const binding = `rbac-reader-${randomBytes(4).toString('hex')}`;
+
+  beforeAll(async () => {
+    expectSuccess(await kubectl(['apply', '-f', path.join(manifests, 'reports-reader.yaml')]));
+    expectSuccess(await kubectl(['create', 'clusterrolebinding', binding, '--clusterrole=placement-quota-reports-reader', `--user=${reader}`]));
+  });
+
+  afterAll(async () => {
+    await kubectl(['delete', 'clusterrolebinding', binding, '--ignore-not-found']);
+  });
+
+  /** `kubectl auth can-i get <url>` as `user` (impersonated by the admin). */
+  const canGet = async (url: string, user: string) => (await kubectl(['auth', 'can-i', 'get', url, `--as=${user}`])).stdout.trim();
+
+  it.each(['/metrics', '/reports/summary', '/reports/history', '/dashboard'])('a user bound to it may get %s', async (url) => {
+    expect(await canGet(url, reader)).toBe('yes');
+  });
+
+  it.each(['/logs', '/reports', '/dashboard/other', '/metricsx'])('it grants nothing else: not %s', async (url) => {
+    expect(await canGet(url, reader)).toBe('no');
+  });
+
+  it('the service itself is not a reader', async () => {
+    expect(await canGet('/metrics', SERVICE_USER)).toBe('no');
   });
 });
 

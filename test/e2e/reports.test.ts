@@ -3,10 +3,14 @@
  * a replica's /reports/* and compared with what the test computes by hand. Other test files share
  * the API server, so every check looks at this file's own clusters and quota only.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { aPlacement, aQuota, aSyncTarget } from '../builders/objects.js';
 import { deleteFreshNamespaces, freshNamespace, kubectl } from './support/cluster.js';
-import { eventually, startTestWebhook, type TestWebhook } from './support/webhook.js';
+import { deleteTokenBindings, READER_ROLE, serviceAccountToken } from './support/tokens.js';
+import { eventually, startTestWebhook, type ReportReply, type TestWebhook } from './support/webhook.js';
+
+// The project's testTimeout is not applied to hooks here: startup runs kubectl several times on a shared 2-core machine.
+jest.setTimeout(60_000);
 
 type Manifest = Record<string, unknown>;
 interface Figure {
@@ -40,6 +44,10 @@ let webhook: TestWebhook;
 let ns: string;
 let c1: string;
 let c2: string;
+let token: string;
+
+/** Reads as a service account bound to the reader role (the listener is behind TokenReview + SubjectAccessReview). */
+const read = (urlPath: string): Promise<ReportReply> => webhook.report(0, urlPath, { token });
 
 const apply = async (manifest: Manifest): Promise<void> => {
   const res = await kubectl(['apply', '-f', '-'], { input: JSON.stringify(manifest) });
@@ -61,7 +69,7 @@ const placement = (name: string, cpu: string, clusters: string[]): Manifest => {
 };
 
 async function latest(after = 0): Promise<LatestReport> {
-  const reply = await webhook.report(0, '/reports/latest.json');
+  const reply = await read('/reports/latest.json');
   expect([reply.status, reply.contentType]).toEqual([200, 'application/json']);
   const report = JSON.parse(reply.body) as LatestReport;
   if (report.atMs <= after) throw new Error('no snapshot after the change yet');
@@ -78,6 +86,7 @@ beforeAll(async () => {
   webhook = await startTestWebhook('reports', { env: { PLACEMENT_QUOTA_REPORTS_INTERVAL_SECONDS: String(INTERVAL_SECONDS) } });
   ns = await freshNamespace('reports');
   await webhook.cover(ns);
+  token = await serviceAccountToken(ns, 'reports-reader', READER_ROLE);
   c1 = await addCluster(`${ns}-c1`);
   c2 = await addCluster(`${ns}-c2`);
   const quota = aQuota('compute', { hard: { cpu: '10', placements: '5' } });
@@ -89,6 +98,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await kubectl(['delete', 'synctarget', c1, c2, '--ignore-not-found']);
   await deleteFreshNamespaces();
+  await deleteTokenBindings();
   await webhook.stop();
 });
 
@@ -109,19 +119,19 @@ describe('/reports on a real API server', () => {
   });
 
   it('summary, clusters.csv, trends and history answer with their content types', async () => {
-    const summary = await webhook.report(0, '/reports/summary');
+    const summary = await read('/reports/summary');
     expect([summary.status, summary.contentType]).toEqual([200, 'text/plain; charset=utf-8']);
     expect(summary.body).toMatch(new RegExp(`${ns}/compute +Active +40% cpu`));
-    const csv = await webhook.report(0, '/reports/clusters.csv');
+    const csv = await read('/reports/clusters.csv');
     expect([csv.status, csv.contentType]).toEqual([200, 'text/csv; charset=utf-8; header=present']);
     const rows = csv.body.trim().split(/\r?\n/);
     const header = (rows[0] ?? '').split(',');
     const row = (rows.find((line) => line.startsWith(`${c1},`)) ?? '').split(',');
     expect([row[header.indexOf('cpu_limit')], row[header.indexOf('cpu_allocated')], row[header.indexOf('placements')]]).toEqual(['12', '3', '2']);
-    expect((await webhook.report(0, '/reports/trends')).status).toBe(200);
-    const history = await webhook.report(0, '/reports/history?since=1h');
+    expect((await read('/reports/trends')).status).toBe(200);
+    const history = await read('/reports/history?since=1h');
     expect((JSON.parse(history.body) as { entries: unknown[] }).entries.length).toBeGreaterThan(0);
-    const bad = await webhook.report(0, '/reports/history?since=yesterday');
+    const bad = await read('/reports/history?since=yesterday');
     expect([bad.status, bad.body]).toEqual([400, 'since: not a positive duration such as 30m or 1h: "yesterday"\n']);
   });
 

@@ -45,16 +45,26 @@ export async function postTls(port: number, ca: string, body: string | Buffer, o
 export interface ReportReply {
   readonly status: number;
   readonly contentType: string;
+  readonly headers: IncomingMessage['headers'];
   readonly body: string;
 }
 
-async function getTls(port: number, ca: string, urlPath: string): Promise<ReportReply> {
-  const req = request({ host: '127.0.0.1', port, path: urlPath, ca, servername: 'localhost' });
-  req.end();
+/** How to ask: a bearer token, or other headers (a cookie), a method and a body. */
+export interface GetOptions {
+  readonly token?: string;
+  readonly method?: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+}
+
+export async function getTls(port: number, ca: string, urlPath: string, options: GetOptions = {}): Promise<ReportReply> {
+  const headers = { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...options.headers };
+  const req = request({ host: '127.0.0.1', port, path: urlPath, ca, servername: 'localhost', method: options.method ?? 'GET', headers });
+  req.end(options.body);
   const [res] = (await once(req, 'response')) as [IncomingMessage];
   let body = '';
   for await (const chunk of res) body += String(chunk);
-  return { status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', body };
+  return { status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? '', headers: res.headers, body };
 }
 
 export interface TestWebhook {
@@ -67,8 +77,12 @@ export interface TestWebhook {
    * and presenting the API server's client certificate.
    */
   post(index: number, body: string | Buffer, contentType?: string): Promise<WebhookReply>;
-  /** GETs a path of replica `index`'s reports listener over TLS. */
-  report(index: number, urlPath: string): Promise<ReportReply>;
+  /** The CA that signed the webhook's serving certificate (PEM). */
+  readonly ca: string;
+  /** GETs a path of replica `index`'s observability listener (/metrics, /reports/*, /dashboard) over TLS. */
+  report(index: number, urlPath: string, options?: GetOptions): Promise<ReportReply>;
+  /** GETs a path of replica `index`'s admission port over TLS. */
+  admission(index: number, urlPath: string, options?: GetOptions): Promise<ReportReply>;
   /** Kills replica `index` at once (SIGKILL), as a crashed pod. */
   kill(index: number): Promise<void>;
   /** Stops every replica, runs `meanwhile`, starts them again on the same ports and waits until ready. */
@@ -82,9 +96,9 @@ async function must(args: string[], input?: string): Promise<KubectlResult> {
   return result;
 }
 
-/** The service's namespace, identity and least-privilege RBAC, as `manifests/` defines them. */
+/** The service's namespace, identity and least-privilege RBAC, and the reports reader's role, as `manifests/` defines them. */
 export async function installRbac(): Promise<void> {
-  await must(['apply', '-f', 'manifests/namespace.yaml', '-f', 'manifests/serviceaccount.yaml', '-f', 'manifests/rbac.yaml']);
+  await must(['apply', '-f', 'manifests/namespace.yaml', '-f', 'manifests/serviceaccount.yaml', '-f', 'manifests/rbac.yaml', '-f', 'manifests/reports-reader.yaml']);
 }
 
 export interface TestWebhookOptions {
@@ -118,7 +132,9 @@ export async function startTestWebhook(name: string, options: TestWebhookOptions
     set,
     label,
     post: (index, body, contentType = 'application/json') => postTls((set.replicas[index] as WebhookReplica).port, ca, body, { contentType, as: identity }),
-    report: (index, urlPath) => getTls((set.replicas[index] as WebhookReplica).reportsPort, ca, urlPath),
+    ca,
+    report: (index, urlPath, options) => getTls((set.replicas[index] as WebhookReplica).observabilityPort, ca, urlPath, options),
+    admission: (index, urlPath, options) => getTls((set.replicas[index] as WebhookReplica).port, ca, urlPath, options),
     cover: async (namespace) => {
       await must(['label', 'namespace', namespace, `placement-quota.e2e/webhook=${name}`, '--overwrite']);
     },

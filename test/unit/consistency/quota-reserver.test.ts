@@ -58,7 +58,7 @@ describe('createQuotaReserver', () => {
 
   it('keeps a denial decided in a batch when a conflict makes it re-read a state where it would fit', async () => {
     const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '8' } }));
-    const { reserver } = replica(api);
+    const { reserver, store } = replica(api);
     // The first write loses to a writer that freed 5 cpu: in the fresh state both holds would fit.
     api.beforeWrite = (fake) => {
       if (fake.patches === 1) fake.write({ used: { cpu: '3' } });
@@ -67,6 +67,8 @@ describe('createQuotaReserver', () => {
     expect(fits).toEqual({ ok: true });
     expect(refused).toEqual({ ok: false, message: 'exceeded quota team-a/compute: cpu requested 1, used 10, hard 10' });
     expect(api.conflicts).toBe(1);
+    // What /metrics reports of it: one write landed, after one conflict and one retry.
+    expect(store.counters).toEqual({ writes: 1, conflicts: 1, retries: 1 });
     expect(api.reservations().map((reservation) => reservation.request)).toEqual(['a']);
   });
 

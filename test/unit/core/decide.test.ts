@@ -370,3 +370,19 @@ describe('decide', () => {
     }
   });
 });
+
+describe('decide: the cause of a denial, for metrics', () => {
+  const tooBig = (clusters: string[]) => create(aPlacement('web', { requirements: { cpu: '100' }, clusters }));
+  it.each([
+    ['quota', [usEast, aQuota('compute', { hard: { cpu: '2' } })], create(aPlacement('web', { requirements: { cpu: '3' }, clusters: ['us-east-1'] }))],
+    ['capacity', [usEast], tooBig(['us-east-1'])],
+    ['unknown_cluster', [], tooBig(['nowhere'])],
+    ['cluster_not_ready', [aSyncTarget('us-east-1', { ready: false })], tooBig(['us-east-1'])],
+    ['cluster_unschedulable', [aSyncTarget('us-east-1', { unschedulable: true })], create(aPlacement('web', { clusters: ['us-east-1'] }))],
+    ['invalid', [], create(aPlacement('web', { requirements: { cpu: '2 cores' } }))],
+    // Several violations: the first one a person would fix (the quota) names the cause.
+    ['quota', [usEast, aQuota('compute', { hard: { cpu: '2' } })], tooBig(['us-east-1'])],
+  ])('%s', (cause, state, review) => {
+    expect(decide(review, stateOf(...state), decisionConfigSchema.parse({}), NOW)).toMatchObject({ allowed: false, cause });
+  });
+});

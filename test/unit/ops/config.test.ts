@@ -41,7 +41,7 @@ describe('enforcement and leader election settings', () => {
     ['enforcement:\n  defaultMode: Strict\n', /enforcement\.defaultMode/],
     ['enforcement:\n  intervalSecs: 5\n', /enforcement.*intervalSecs/],
     ['leaderElection:\n  leaseDurationSeconds: 10\n  renewDeadlineSeconds: 10\n', /leaseDuration \(in whole seconds\) must be longer than renewDeadline/],
-    ['leaderElection:\n  renewDeadlineSeconds: 2\n  retryPeriodSeconds: 2\n', /renewDeadline must be longer than retryPeriod x 1.2/],
+    ['leaderElection:\n  renewDeadlineSeconds: 1\n  retryPeriodSeconds: 5\n', /renewDeadline must be longer than retryPeriod x 0.2/],
   ])('refuses %j', async (text, message) => {
     const file = await withFile(text);
     const loading = loadServiceConfig({}, file);
@@ -78,5 +78,27 @@ describe('tls caller authentication settings', () => {
     { what: 'an empty list of names', yaml: 'tls:\n  clientCAFile: /ca.crt\n  clientNames: []\n', message: /tls\.clientNames/ },
   ])('refuses $what, naming the key', async ({ yaml, message }) => {
     await expect(fromFile(yaml)).rejects.toThrow(message);
+  });
+});
+
+describe('observability settings', () => {
+  it('default: port 8444 on every address, behind Kubernetes authentication', async () => {
+    const config = await loadServiceConfig({});
+    expect(config.observability).toMatchObject({ host: '0.0.0.0', port: 8444, auth: 'kubernetes' });
+  });
+
+  it.each(['127.0.0.1', '::1'])('auth none is accepted on loopback (%s)', async (host) => {
+    const config = await loadServiceConfig({ PLACEMENT_QUOTA_OBSERVABILITY_HOST: host, PLACEMENT_QUOTA_OBSERVABILITY_AUTH: 'none' });
+    expect(config.observability).toMatchObject({ host, auth: 'none' });
+  });
+
+  it.each(['0.0.0.0', '10.0.0.5', 'localhost'])('auth none on %s is refused, naming the key', async (host) => {
+    await expect(loadServiceConfig({ PLACEMENT_QUOTA_OBSERVABILITY_HOST: host, PLACEMENT_QUOTA_OBSERVABILITY_AUTH: 'none' })).rejects.toThrow(
+      /^invalid configuration: observability\.auth \(from .*\): "none" is allowed only with observability\.host 127\.0\.0\.1 or ::1/,
+    );
+  });
+
+  it('an unknown auth mode is refused, naming the variable it came from', async () => {
+    await expect(loadServiceConfig({ PLACEMENT_QUOTA_OBSERVABILITY_AUTH: 'basic' })).rejects.toThrow(/observability\.auth \(from PLACEMENT_QUOTA_OBSERVABILITY_AUTH\)/);
   });
 });
