@@ -110,6 +110,9 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     tracker: () => tracker.stats(),
     objects: (kind) => state.count(kind as TrackedKind),
     reservations: () => store.counters,
+    enforcement: () => ({ leader: elector.isLeader(), ...evictionLoop.counters }),
+    // Read at scrape time, once the admission route below exists.
+    transport: () => handler.stats(),
     clock: Date.now,
   });
   const readiness: Readiness = () => (tracker.ready() ? { ready: true } : { ready: false, why: 'the tracker has no complete view of the cluster yet' });

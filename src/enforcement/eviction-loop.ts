@@ -98,6 +98,16 @@ export interface EvictionLoop {
   runRound(): Promise<RoundReport>;
   /** Stops scheduling and waits for the round in flight. */
   stop(): Promise<void>;
+  /** Evictions written and Soft conditions set (status True) so far, by reason: for the metrics. */
+  readonly counters: EnforcementCounters;
+}
+
+/** Counts by namespace, then reason (the metrics' labels). */
+export type ReasonCounts = ReadonlyMap<string, Readonly<Partial<Record<EvictionReason, number>>>>;
+
+export interface EnforcementCounters {
+  readonly evictions: ReasonCounts;
+  readonly conditions: ReasonCounts;
 }
 
 type Task =
@@ -175,6 +185,14 @@ export function createEvictionLoop(options: EvictionLoopOptions): EvictionLoop {
   let inFlight: Promise<RoundReport> | undefined;
   let again = false;
 
+  const evictions = new Map<string, Partial<Record<EvictionReason, number>>>();
+  const marks = new Map<string, Partial<Record<EvictionReason, number>>>();
+  const count = (into: Map<string, Partial<Record<EvictionReason, number>>>, namespace: string, reason: EvictionReason): void => {
+    const counts = into.get(namespace) ?? {};
+    counts[reason] = (counts[reason] ?? 0) + 1;
+    into.set(namespace, counts);
+  };
+
   const write = async (task: Task): Promise<Outcome> => {
     const [namespace, name] = splitKey(task.key);
     const stored = await api.read(namespace, name);
@@ -185,6 +203,7 @@ export function createEvictionLoop(options: EvictionLoopOptions): EvictionLoop {
       const { reason, message } = task.victim;
       const conditions = withConditions(stored.conditions, [{ type: 'Evicted', status: 'True', reason, message }], nowIso, stored.generation) ?? stored.conditions;
       await api.patchStatus(namespace, name, stored.resourceVersion, { phase: 'Evicted', conditions });
+      count(evictions, namespace, reason);
       await api
         .createEvent({ namespace, name, uid: stored.uid, reason, note: message, reportingInstance: identity, eventTimeMs: nowMs })
         .catch((err: unknown) => log.warn({ placement: task.key, err }, 'evicted, but the Event could not be created'));
@@ -193,6 +212,7 @@ export function createEvictionLoop(options: EvictionLoopOptions): EvictionLoop {
     const conditions = withConditions(stored.conditions, softConditions(task.victim, stored.conditions), nowIso, stored.generation);
     if (!conditions) return 'skipped';
     await api.patchStatus(namespace, name, stored.resourceVersion, { conditions });
+    if (task.victim) count(marks, namespace, task.victim.reason);
     return task.victim ? 'marked' : 'cleared';
   };
 
@@ -286,6 +306,7 @@ export function createEvictionLoop(options: EvictionLoopOptions): EvictionLoop {
   };
 
   return {
+    counters: { evictions, conditions: marks },
     start: () => {
       if (running) return;
       running = true;

@@ -36,8 +36,15 @@ export interface MetricSources {
   readonly objects: (kind: string) => number;
   /** The quota store's counters (`QuotaStore.counters`); absent without strict quotas. */
   readonly reservations?: () => { readonly writes: number; readonly conflicts: number; readonly retries: number };
+  /** The enforcement loop: whether this replica leads, and what it wrote by reason. */
+  readonly enforcement?: () => { readonly leader: boolean; readonly evictions: ReasonCounts; readonly conditions: ReasonCounts };
+  /** The admission transport's counters. */
+  readonly transport?: () => { readonly callersRefused: number; readonly clientsGone: number };
   readonly clock: () => number;
 }
+
+/** Counts by namespace, then reason. */
+type ReasonCounts = ReadonlyMap<string, Readonly<Partial<Record<string, number>>>>;
 
 
 export interface ServiceMetrics {
@@ -204,6 +211,35 @@ function reservationFamilies(registry: Registry, read: NonNullable<MetricSources
   mirroredCounter(registry, `${PREFIX}reservation_retries_total`, 'WorkspaceQuota status writes attempted again on a fresh read after a conflict.', () => read().retries);
 }
 
+function enforcementFamilies(registry: Registry, read: NonNullable<MetricSources['enforcement']>): void {
+  new Gauge({
+    name: `${PREFIX}leader`,
+    help: 'Whether this replica holds the Lease and enforces (1) or not (0).',
+    registers: [registry],
+    collect() {
+      this.set(read().leader ? 1 : 0);
+    },
+  });
+  const byReason = (name: string, help: string, counts: () => ReasonCounts): void =>
+    void new Counter({
+      name,
+      help,
+      labelNames: ['namespace', 'reason'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [namespace, byReason] of counts()) for (const [reason, n] of Object.entries(byReason)) this.inc({ namespace, reason }, n ?? 0);
+      },
+    });
+  byReason(`${PREFIX}evictions_total`, 'Placements this replica marked Evicted (Hard mode), by reason.', () => read().evictions);
+  byReason(`${PREFIX}enforcement_conditions_total`, 'Soft eviction conditions this replica set to True, by reason.', () => read().conditions);
+}
+
+function transportFamilies(registry: Registry, read: NonNullable<MetricSources['transport']>): void {
+  mirroredCounter(registry, `${PREFIX}admission_callers_refused_total`, 'Admission requests refused for want of a verified client certificate.', () => read().callersRefused);
+  mirroredCounter(registry, `${PREFIX}admission_clients_gone_total`, 'Admission requests whose client went away before its body was complete.', () => read().clientsGone);
+}
+
 /** The service's metrics: state families from the latest snapshot, its own families, process and Node defaults. */
 export function createServiceMetrics(sources: MetricSources): ServiceMetrics {
   const state = new StateFamilies();
@@ -227,6 +263,8 @@ export function createServiceMetrics(sources: MetricSources): ServiceMetrics {
   });
   trackerFamilies(own, sources);
   if (sources.reservations) reservationFamilies(own, sources.reservations);
+  if (sources.enforcement) enforcementFamilies(own, sources.enforcement);
+  if (sources.transport) transportFamilies(own, sources.transport);
   return {
     contentType: own.contentType,
     observeAdmission(observation) {
