@@ -1,5 +1,5 @@
 import { timestampMs, type Condition } from '../api/fields.js';
-import { MAX_NAMED } from '../api/limits.js';
+import { capped, MAX_NAMED } from '../api/limits.js';
 import type { ConflictStrategy, WorkloadPlacement } from '../api/resources.js';
 import { placementClusters } from './charging.js';
 import { withConditions, type WantedCondition } from './placement-conditions.js';
@@ -38,6 +38,9 @@ export const STATUS_CONFLICT = 'StatusConflict';
 export const MAX_CONFLICTS = 8;
 /** Characters of the CLUSTERS printer column's text before it says how many more. */
 export const MAX_CLUSTER_NAMES_LENGTH = 512;
+/** The CRD's bounds on aggregatedStatus (manifests/crds/workloadplacements.yaml): texts from syncers are cut to them. */
+export const MAX_PHASE_LENGTH = 127;
+export const MAX_TEXT_LENGTH = 1000;
 
 export type GenerationState = 'current' | 'behind' | 'ahead' | 'unknown';
 export type ConflictType = 'Generation' | 'Status' | 'Missing' | 'NotTargeted';
@@ -160,7 +163,20 @@ const generationText = (entry: ClusterStatusEntry): string => (entry.observedGen
 const describeGroups = (groups: readonly [string, string[]][], what: (key: string) => string): string =>
   groups.map(([key, clusters]) => `${what(key)} on ${listed(clusters)}`).join('; ');
 
+/** Whether every entry gives the same value (the common case: a quick loop instead of grouping). */
+function allSame(reported: readonly Reported[], valueOf: (entry: ClusterStatusEntry) => string | number | undefined): boolean {
+  const first = reported[0];
+  if (!first) return true;
+  const value = valueOf(first.entry);
+  for (let i = 1; i < reported.length; i++) if (valueOf((reported[i] as Reported).entry) !== value) return false;
+  return true;
+}
+
+const phaseOf = (entry: ClusterStatusEntry): string => entry.phase;
+const observedOf = (entry: ClusterStatusEntry): number | undefined => entry.observedGeneration;
+
 function generationConflicts(reported: readonly Reported[]): StatusConflict[] {
+  if (allSame(reported, observedOf)) return [];
   const groups = groupBy(reported, generationText);
   if (groups.length < 2) return [];
   const clusters = reported.map(({ entry }) => entry.cluster);
@@ -168,6 +184,7 @@ function generationConflicts(reported: readonly Reported[]): StatusConflict[] {
 }
 
 function statusConflicts(reported: readonly Reported[]): StatusConflict[] {
+  if (allSame(reported, phaseOf)) return [];
   const conflicts: StatusConflict[] = [];
   for (const [generation, clusters] of groupBy(reported, generationText)) {
     const atGeneration = reported.filter(({ entry }) => clusters.includes(entry.cluster));
@@ -215,22 +232,25 @@ function whyPicked(strategy: ConflictStrategy, winner: Reported, priority: reado
   }
 }
 
-function pick(reported: readonly Reported[], input: AggregationInput, settings: AggregationSettings): Choice {
+function pick(reported: readonly Reported[], total: number, strategy: ConflictStrategy, settings: AggregationSettings): Choice {
   const first = reported[0];
   if (!first) return { phase: UNKNOWN, why: 'no cluster of the placement has reported', unresolved: false, nothing: true };
-  const phases = new Set(reported.map(({ entry }) => entry.phase));
-  if (phases.size === 1) {
-    const of = reported.length === input.clusters.length ? `all ${reported.length}` : `${reported.length} of ${input.clusters.length}`;
+  if (allSame(reported, phaseOf)) {
+    const of = reported.length === total ? `all ${total}` : `${reported.length} of ${total}`;
     return { phase: first.entry.phase || UNKNOWN, why: `${of} clusters report ${first.entry.phase || 'an empty phase'}`, unresolved: false };
   }
-  if (input.strategy === 'Manual') {
-    return { phase: UNKNOWN, why: `Manual: the clusters report different phases (${[...phases].sort(compareText).join(', ')}); nothing is picked until they agree`, unresolved: true };
+  if (strategy === 'Manual') {
+    const phases = [...new Set(reported.map(({ entry }) => entry.phase))].sort(compareText);
+    return { phase: UNKNOWN, why: `Manual: the clusters report different phases (${phases.join(', ')}); nothing is picked until they agree`, unresolved: true };
   }
-  const winner = [...reported].sort(strategyOrder(input.strategy, settings.clusterPriority))[0] as Reported;
-  return { phase: winner.entry.phase || UNKNOWN, winner: winner.entry.cluster, why: whyPicked(input.strategy, winner, settings.clusterPriority), unresolved: false };
+  const winner = [...reported].sort(strategyOrder(strategy, settings.clusterPriority))[0] as Reported;
+  return { phase: winner.entry.phase || UNKNOWN, winner: winner.entry.cluster, why: whyPicked(strategy, winner, settings.clusterPriority), unresolved: false };
 }
 
 function clusterNamesText(clusters: readonly string[]): string {
+  let length = clusters.length - 1;
+  for (const cluster of clusters) length += cluster.length;
+  if (length <= MAX_CLUSTER_NAMES_LENGTH) return clusters.join(',');
   let text = '';
   for (const [i, cluster] of clusters.entries()) {
     const next = text === '' ? cluster : `${text},${cluster}`;
@@ -249,47 +269,89 @@ function conditionOf(picked: Choice, conflicts: readonly StatusConflict[], strat
   return { type: STATUS_CONFLICT, status: 'False', reason: picked.nothing ? 'NothingReported' : 'ClustersAgree', message: picked.why };
 }
 
+/** C sorted, each once. */
+function sortedClusters(clusters: readonly string[]): string[] {
+  const sorted = [...clusters].sort(compareText);
+  for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) return sorted.filter((cluster, j) => j === 0 || cluster !== sorted[j - 1]);
+  return sorted;
+}
+
+/** Few entries (the common case) are found faster by a scan than through a Map built for them. */
+const SCAN_BELOW = 8;
+
+function entryFinder(entries: readonly ClusterStatusEntry[]): (cluster: string) => ClusterStatusEntry | undefined {
+  if (entries.length < SCAN_BELOW) return (cluster) => entries.find((entry) => entry.cluster === cluster);
+  const byCluster = new Map<string, ClusterStatusEntry>();
+  for (const entry of entries) byCluster.set(entry.cluster, entry);
+  return (cluster) => byCluster.get(cluster);
+}
+
+interface Counts {
+  reported: number;
+  current: number;
+  running: number;
+  stale: number;
+}
+
 /** The aggregation of one placement's cluster statuses at `nowMs`. The same entries in any order give the same result. */
 export function aggregateClusterStatuses(input: AggregationInput, settings: AggregationSettings, nowMs: number): Aggregation {
-  const clusters = [...new Set(input.clusters)].sort(compareText);
-  const inC = new Set(clusters);
-  const byCluster = new Map<string, Reported>();
-  const notTargeted: string[] = [];
-  for (const entry of input.entries) {
-    if (!inC.has(entry.cluster)) notTargeted.push(entry.cluster);
-    else byCluster.set(entry.cluster, { entry, updatedMs: entry.lastUpdated === undefined ? NaN : timestampMs(entry.lastUpdated) });
+  const clusters = sortedClusters(input.clusters);
+  const find = entryFinder(input.entries);
+  const reported: Reported[] = [];
+  const states: ClusterState[] = [];
+  const missing: string[] = [];
+  const counts: Counts = { reported: 0, current: 0, running: 0, stale: 0 };
+  for (const cluster of clusters) {
+    const entry = find(cluster);
+    if (!entry) {
+      missing.push(cluster);
+      states.push({ cluster, reported: false, generation: 'unknown', stale: false });
+      continue;
+    }
+    const updatedMs = entry.lastUpdated === undefined ? NaN : timestampMs(entry.lastUpdated);
+    const stale = Number.isNaN(updatedMs) || nowMs - updatedMs > settings.staleAfterMs;
+    const generation = generationOf(entry, input.generation);
+    reported.push({ entry, updatedMs });
+    states.push({ cluster, reported: true, phase: entry.phase, generation, stale });
+    count(counts, generation === 'current', stale, entry.phase);
   }
-  const reported = clusters.map((cluster) => byCluster.get(cluster)).filter((r): r is Reported => r !== undefined);
-  const isStale = (r: Reported) => Number.isNaN(r.updatedMs) || nowMs - r.updatedMs > settings.staleAfterMs;
-  const states: ClusterState[] = clusters.map((cluster) => {
-    const r = byCluster.get(cluster);
-    if (!r) return { cluster, reported: false, generation: 'unknown', stale: false };
-    return { cluster, reported: true, phase: r.entry.phase, generation: generationOf(r.entry, input.generation), stale: isStale(r) };
-  });
-  const missing = states.filter((state) => !state.reported).map((state) => state.cluster);
-  const conflicts = [
-    ...generationConflicts(reported),
-    ...statusConflicts(reported),
-    ...(missing.length > 0 ? [{ type: 'Missing' as const, ...named(missing), message: `no status from ${listed(missing)}` }] : []),
-    ...(notTargeted.length > 0 ? [{ type: 'NotTargeted' as const, ...named(notTargeted), message: `ignored: ${listed(notTargeted)} not among the placement's clusters` }] : []),
-  ];
-  const picked = pick(reported, { ...input, clusters }, settings);
-  const current = states.filter((state) => state.reported && state.generation === 'current');
-  const running = current.filter((state) => !state.stale && state.phase === RUNNING).length;
+  const notTargeted = input.entries.length > reported.length ? input.entries.map((entry) => entry.cluster).filter((cluster) => !clusters.includes(cluster)) : [];
+  const conflicts = conflictsOf(reported, missing, notTargeted);
+  const picked = pick(reported, clusters.length, input.strategy, settings);
+  const status = statusOf(input, clusters, counts, { picked, conflicts });
+  return { clusters: states, conflicts, status, condition: conditionOf(picked, conflicts, input.strategy), placed: clusters.length > 0 && counts.running === clusters.length };
+}
+
+function conflictsOf(reported: readonly Reported[], missing: readonly string[], notTargeted: readonly string[]): StatusConflict[] {
+  const conflicts = generationConflicts(reported);
+  conflicts.push(...statusConflicts(reported));
+  if (missing.length > 0) conflicts.push({ type: 'Missing', ...named(missing), message: `no status from ${listed(missing)}` });
+  if (notTargeted.length > 0) conflicts.push({ type: 'NotTargeted', ...named(notTargeted), message: `ignored: ${listed(notTargeted)} not among the placement's clusters` });
+  return conflicts;
+}
+
+function statusOf(input: AggregationInput, clusters: readonly string[], counts: Counts, { picked, conflicts }: { picked: Choice; conflicts: readonly StatusConflict[] }): AggregatedStatus {
   const total = clusters.length;
   const status: AggregatedStatus = {
-    phase: picked.phase,
+    phase: capped(picked.phase, MAX_PHASE_LENGTH),
     observedGeneration: input.generation,
     strategy: input.strategy,
-    clusters: { total, reported: reported.length, current: current.length, running, stale: states.filter((state) => state.reported && state.stale).length },
-    ready: `${running}/${total}`,
+    clusters: { total, reported: counts.reported, current: counts.current, running: counts.running, stale: counts.stale },
+    ready: `${counts.running}/${total}`,
     clusterNames: clusterNamesText(clusters),
     ...(picked.winner === undefined ? {} : { winner: picked.winner }),
-    why: picked.why,
-    conflicts: conflicts.slice(0, MAX_CONFLICTS),
-    ...(conflicts.length > MAX_CONFLICTS ? { conflictsOmitted: conflicts.length - MAX_CONFLICTS } : {}),
+    why: capped(picked.why, MAX_TEXT_LENGTH),
+    conflicts: conflicts.length === 0 ? [] : conflicts.slice(0, MAX_CONFLICTS).map((conflict) => ({ ...conflict, message: capped(conflict.message, MAX_TEXT_LENGTH) })),
   };
-  return { clusters: states, conflicts, status, condition: conditionOf(picked, conflicts, input.strategy), placed: total > 0 && running === total };
+  return conflicts.length > MAX_CONFLICTS ? { ...status, conflictsOmitted: conflicts.length - MAX_CONFLICTS } : status;
+}
+
+function count(counts: Counts, current: boolean, stale: boolean, phase: string): void {
+  counts.reported += 1;
+  if (stale) counts.stale += 1;
+  if (!current) return;
+  counts.current += 1;
+  if (!stale && phase === RUNNING) counts.running += 1;
 }
 
 /** The aggregation's input from a placement. */
