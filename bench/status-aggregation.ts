@@ -10,11 +10,11 @@
  *   BENCH_STATUS_PLACEMENTS  placements (default 100000)
  *   BENCH_STATUS_ROUNDS      timed rounds of each (default 7)
  */
-import { performance } from 'node:perf_hooks';
 import { timestampMs } from '../src/api/fields.js';
 import { conflictStrategies } from '../src/api/resources.js';
 import { aggregateClusterStatuses, type AggregationInput, type AggregationSettings } from '../src/core/status-aggregation.js';
-import { fmt, table, verdict, type Result } from './lib/report.js';
+import { fmt, verdict, type Result } from './lib/report.js';
+import { alternate } from './lib/timing.js';
 
 export const name = 'status-aggregation';
 
@@ -67,32 +67,12 @@ function aggregateAll(inputs: readonly AggregationInput[]): number {
   return sum;
 }
 
-function timeMs(work: () => unknown): number {
-  const start = performance.now();
-  work();
-  return performance.now() - start;
-}
-
-const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
-
 export function run(): Promise<Result> {
   const count = positive(process.env.BENCH_STATUS_PLACEMENTS, 100_000);
   const rounds = positive(process.env.BENCH_STATUS_ROUNDS, 7);
   const inputs = population(count);
   console.log(`population: ${count} placements x 3 clusters (${inputs.reduce((n, input) => n + input.entries.length, 0)} entries), strategies in turn`);
-  for (let i = 0; i < 2; i++) {
-    readEntries(inputs);
-    aggregateAll(inputs);
-  }
-  const floors: number[] = [];
-  const aggregations: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    floors.push(timeMs(() => readEntries(inputs)));
-    aggregations.push(timeMs(() => aggregateAll(inputs)));
-  }
-  console.log(table(['round', 'floor ms', 'aggregate ms'], floors.map((f, i) => [String(i + 1), fmt(f), fmt(aggregations[i] ?? NaN)])));
-  const floorMs = median(floors);
-  const aggregateMs = median(aggregations);
+  const { floorMs, workMs: aggregateMs } = alternate(rounds, () => readEntries(inputs), () => aggregateAll(inputs), 'aggregate');
   const ratio = aggregateMs / floorMs;
   const pass = ratio <= GOAL_RATIO;
   console.log(
