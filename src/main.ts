@@ -1,6 +1,6 @@
 /**
- * Composition root: config → logger → tracker → webhook + (behind the Lease) quota status and the
- * eviction loop → listen; signals.
+ * Composition root: config → logger → tracker → webhook + (behind the Lease) quota status, the
+ * eviction loop and the aggregated status of placements → listen; signals.
  * Nothing else in the service reads the environment or wires modules together.
  */
 import { once } from 'node:events';
@@ -14,7 +14,8 @@ import { createQuotaReserver } from './consistency/quota-reserver.js';
 import { kubernetesQuotaStatusApi, QuotaStore } from './consistency/quota-store.js';
 import { createEvictionLoop } from './enforcement/eviction-loop.js';
 import { createLeaderElector, kubernetesLeaseApi } from './enforcement/leader-lease.js';
-import { kubernetesPlacementStatusApi } from './enforcement/placement-status-api.js';
+import { kubernetesAggregationApi, kubernetesPlacementStatusApi } from './enforcement/placement-status-api.js';
+import { createStatusAggregationWriter } from './enforcement/status-aggregation-writer.js';
 import { createQuotaStatusWriter } from './enforcement/quota-status-writer.js';
 import { leaderTimingsOf, replicaIdentity, type ServiceConfig } from './ops/config.js';
 import type { Logger } from './ops/logger.js';
@@ -69,6 +70,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
       // A new leader repairs whatever the previous one left unwritten.
       statusWriter.touchAll();
       evictionLoop.trigger();
+      aggregationWriter.trigger();
     },
     onStoppedLeading: () => undefined, // both check isLeader() before every write
   });
@@ -91,8 +93,19 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     clock: Date.now,
     log: log.child({ component: 'enforcement' }),
   });
+  // Every replica follows which placements' aggregated status is due; the leader writes it (SPEC §7).
+  const aggregationWriter = createStatusAggregationWriter({
+    settings: config.statusAggregation,
+    api: kubernetesAggregationApi(kubeConfig),
+    isLeader: () => elector.isLeader(),
+    ready: () => tracker.ready(),
+    reportTimes: () => state.statusReportTimes(),
+    clock: Date.now,
+    log: log.child({ component: 'status-aggregation' }),
+  });
   tracker.on('change', (kind: TrackedKind, key: string, object: TrackedObject | undefined) => {
     if (kind === 'WorkloadPlacement') {
+      aggregationWriter.observe(key, object?.kind === 'WorkloadPlacement' ? object.object : undefined);
       // The watch now shows this placement (or its deletion): its reservation has done its job.
       ledger.settle(key, object?.kind === 'WorkloadPlacement' ? (object.object.metadata.generation ?? 1) : Infinity);
       statusWriter.touchWorkspace(workspaceOfKey(key));
@@ -102,6 +115,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   tracker.on('ready', () => {
     statusWriter.touchAll();
     evictionLoop.trigger();
+    aggregationWriter.trigger();
   });
 
   // Reads the latest report snapshot (the loop below), never the raw state: a scrape stays cheap at any size.
@@ -199,6 +213,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   tracker.start().catch((err: unknown) => log.error({ err }, 'tracker failed to start'));
   elector.start();
   evictionLoop.start();
+  aggregationWriter.start();
   // Also repairs status drift nobody touched (a hand edit of status.used, a write that failed).
   const resync = setInterval(() => statusWriter.touchAll(), 60_000).unref();
 
@@ -211,6 +226,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
       // Leader work first, then the Lease: another replica takes over within its next retry
       // (seconds) while this one still drains its admissions.
       await evictionLoop.stop();
+      await aggregationWriter.stop();
       statusWriter.stop();
       await elector.release();
       reports.stop();

@@ -1,6 +1,8 @@
 import { ApiException, CustomObjectsApi, EventsV1Api, PatchStrategy, setHeaderOptions, V1MicroTime, type EventsV1Event, type KubeConfig } from '@kubernetes/client-node';
 import { GROUP, VERSION, workloadPlacementSchema } from '../api/resources.js';
+import type { WorkloadPlacement } from '../api/resources.js';
 import { PlacementConflictError, type EvictionEvent, type PlacementStatusApi } from './eviction-loop.js';
+import type { AggregationApi } from './status-aggregation-writer.js';
 
 /** Names the controller in every Event it emits (events.k8s.io/v1 reportingController). */
 export const REPORTING_CONTROLLER = 'placement-quota-webhook';
@@ -30,18 +32,13 @@ export function evictionEventBody(event: EvictionEvent): EventsV1Event {
   };
 }
 
-/**
- * {@link PlacementStatusApi} through client-node: reads with getNamespacedCustomObject, writes a JSON
- * merge patch of the status subresource whose metadata.resourceVersion is the precondition (the API
- * server answers 409 when the object moved on), emits Events with EventsV1Api.
- */
-export function kubernetesPlacementStatusApi(kubeConfig: KubeConfig): PlacementStatusApi {
+/** Reads and compare-and-swap status patches of placements, the two calls both writers make. */
+function placementObjects(kubeConfig: KubeConfig) {
   const objects = kubeConfig.makeApiClient(CustomObjectsApi);
-  const events = kubeConfig.makeApiClient(EventsV1Api);
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   const target = (namespace: string, name: string) => ({ group: GROUP, version: VERSION, plural: 'workloadplacements', namespace, name });
   return {
-    read: async (namespace, name) => {
+    read: async (namespace: string, name: string): Promise<WorkloadPlacement | undefined> => {
       let raw: unknown;
       try {
         raw = await objects.getNamespacedCustomObject(target(namespace, name));
@@ -49,10 +46,9 @@ export function kubernetesPlacementStatusApi(kubeConfig: KubeConfig): PlacementS
         if (hasStatus(error, 404)) return undefined;
         throw error;
       }
-      const { metadata, status } = workloadPlacementSchema.parse(raw);
-      return { resourceVersion: metadata.resourceVersion ?? '', generation: metadata.generation ?? 1, uid: metadata.uid, phase: status.phase, conditions: status.conditions };
+      return workloadPlacementSchema.parse(raw);
     },
-    patchStatus: async (namespace, name, resourceVersion, status) => {
+    patchStatus: async (namespace: string, name: string, resourceVersion: string, status: object): Promise<void> => {
       try {
         await objects.patchNamespacedCustomObjectStatus({ ...target(namespace, name), body: { metadata: { resourceVersion }, status } }, mergePatch);
       } catch (error) {
@@ -60,6 +56,25 @@ export function kubernetesPlacementStatusApi(kubeConfig: KubeConfig): PlacementS
         throw error;
       }
     },
+  };
+}
+
+/**
+ * {@link PlacementStatusApi} through client-node: reads with getNamespacedCustomObject, writes a JSON
+ * merge patch of the status subresource whose metadata.resourceVersion is the precondition (the API
+ * server answers 409 when the object moved on), emits Events with EventsV1Api.
+ */
+export function kubernetesPlacementStatusApi(kubeConfig: KubeConfig): PlacementStatusApi {
+  const placements = placementObjects(kubeConfig);
+  const events = kubeConfig.makeApiClient(EventsV1Api);
+  return {
+    read: async (namespace, name) => {
+      const placement = await placements.read(namespace, name);
+      if (!placement) return undefined;
+      const { metadata, status } = placement;
+      return { resourceVersion: metadata.resourceVersion ?? '', generation: metadata.generation ?? 1, uid: metadata.uid, phase: status.phase, conditions: status.conditions };
+    },
+    patchStatus: placements.patchStatus,
     createEvent: async (event) => {
       try {
         await events.createNamespacedEvent({ namespace: event.namespace, body: evictionEventBody(event) });
@@ -69,4 +84,9 @@ export function kubernetesPlacementStatusApi(kubeConfig: KubeConfig): PlacementS
       }
     },
   };
+}
+
+/** {@link AggregationApi} through client-node: the same read and compare-and-swap merge patch. */
+export function kubernetesAggregationApi(kubeConfig: KubeConfig): AggregationApi {
+  return placementObjects(kubeConfig);
 }

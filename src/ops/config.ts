@@ -24,6 +24,33 @@ const enforcementSchema = z
   })
   .prefault({});
 
+/**
+ * Status aggregation across clusters (SPEC §7, docs/status-aggregation.md): how entries are judged
+ * and how fast the leader writes the result.
+ */
+const statusAggregationSchema = z
+  .strictObject({
+    /** An entry whose lastUpdated is older than this is stale: reported, but not counted as running. */
+    staleAfterSeconds: z.number().positive().max(86_400).default(300),
+    /** The Priority strategy's order: the first cluster listed that reported wins; unlisted ones follow by name. */
+    clusterPriority: z.array(z.string().min(1)).max(1024).superRefine(uniqueNames).default([]),
+    /** Quiet time after a placement's last change before its status is written: a burst of syncer writes makes one write. */
+    debounceMs: z.number().int().min(0).max(60_000).default(500),
+    /** Status writes per second at most, so a new leader's catch-up cannot flood the API server. */
+    maxWritesPerSecond: z.number().positive().max(1000).default(20),
+    /** How often entries are re-checked for going stale (time passing changes the result without any event). */
+    recheckSeconds: z.number().positive().max(3600).default(10),
+  })
+  .prefault({});
+
+function uniqueNames(names: readonly string[], context: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  for (const [i, name] of names.entries()) {
+    if (seen.has(name)) context.addIssue({ code: 'custom', path: [i], message: `${name} is listed twice` });
+    seen.add(name);
+  }
+}
+
 /** The Lease one replica holds to run enforcement (client-go's timings by default). */
 const leaderElectionSchema = z
   .strictObject({
@@ -121,6 +148,7 @@ export const serviceConfigSchema = decisionConfigSchema.extend({
       }
     })
     .prefault({}),
+  statusAggregation: statusAggregationSchema,
 });
 
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;

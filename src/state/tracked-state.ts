@@ -13,6 +13,14 @@ import { Interner } from './interner.js';
 
 const NOTHING: ResourceList = Object.freeze({});
 const NO_QUOTAS: readonly QuotaLimits[] = Object.freeze([]);
+const NO_TIMES: readonly number[] = Object.freeze([]);
+
+function reportTimes(placement: WorkloadPlacement): readonly number[] {
+  const entries = placement.status.clusterStatuses;
+  if (entries.length === 0) return NO_TIMES;
+  const times = entries.map((entry) => (entry.lastUpdated === undefined ? NaN : timestampMs(entry.lastUpdated))).filter((ms) => !Number.isNaN(ms));
+  return times.length === 0 ? NO_TIMES : times.sort((a, b) => a - b);
+}
 
 /** One cluster name: its SyncTarget's record, if there is one, and what placements allocate there. */
 interface ClusterSlot {
@@ -33,6 +41,12 @@ export interface PlacementFacts {
   readonly evicted: boolean;
   /** Which Soft conditions (EVICTION_REASONS) are True on it now, one bit each. */
   readonly marks: number;
+  /**
+   * The lastUpdated (epoch ms) of its status.clusterStatuses entries, sorted: all the status
+   * aggregation writer needs to know when an entry goes stale with no event to say so. The
+   * statuses themselves are not kept (SPEC §12 memory); the writer reads the object when it writes.
+   */
+  readonly reportedMs: readonly number[];
 }
 
 /** The condition types the loop sets on a placement that would be evicted (Soft), in bit order. */
@@ -186,6 +200,11 @@ export class TrackedState implements StateView {
     for (const entry of this.evictions) if (entry[1].atMs >= sinceMs) yield entry;
   }
 
+  /** Every placement with clusterStatuses entries that have a lastUpdated, and those times, sorted. */
+  *statusReportTimes(): Iterable<readonly [string, readonly number[]]> {
+    for (const [key, entry] of this.placements) if (entry.reportedMs.length > 0) yield [key, entry.reportedMs];
+  }
+
   /** How many placements (not evicted) carry a Soft eviction condition with status True. */
   markedPlacements(): number {
     return this.marked;
@@ -289,6 +308,7 @@ export class TrackedState implements StateView {
       createdMs: placement.metadata.creationTimestamp ? timestampMs(placement.metadata.creationTimestamp) : 0,
       evicted: isEvicted(placement),
       marks: marksOf(placement.status.conditions),
+      reportedMs: reportTimes(placement),
     };
     this.placements.set(key, entry);
     const eviction = evictionOf(placement);

@@ -74,6 +74,13 @@ async function getStored(kind: CrdKind, name: string): Promise<Stored> {
 }
 
 /** `kubectl get` table output as rows of cells (kubectl pads columns with at least 3 spaces). */
+/** The first row of a table as column → cell, cut at the header's column starts: empty cells stay empty. */
+function columns(stdout: string): Record<string, string> {
+  const [header = '', row = ''] = stdout.trimEnd().split('\n');
+  const starts = [...header.matchAll(/\S+/g)].map((match) => [match[0], match.index] as const);
+  return Object.fromEntries(starts.map(([name, start], i) => [name, row.slice(start, starts[i + 1]?.[1] ?? row.length).trim()]));
+}
+
 function table(stdout: string): string[][] {
   return stdout
     .trimEnd()
@@ -261,7 +268,9 @@ describe('kubectl get shows the printer columns', () => {
 
   beforeAll(async () => {
     expectSuccess(await apply('WorkloadPlacement', placement));
-    expectSuccess(await patch('WorkloadPlacement', 'wp-columns', { status: { phase: 'Placed' } }, 'status'));
+    // As the service's leader writes it (src/core/status-aggregation.ts); no webhook runs in this file.
+    const aggregatedStatus = { phase: 'Running', ready: '2/2', clusterNames: 'eu-west-2,us-east-1', strategy: 'UseNewest', observedGeneration: 1, why: 'all 2 clusters report Running', conflicts: [] };
+    expectSuccess(await patch('WorkloadPlacement', 'wp-columns', { status: { phase: 'Placed', aggregatedStatus } }, 'status'));
     expectSuccess(await apply('SyncTarget', syncTarget));
     expectSuccess(await patch('SyncTarget', 'crd-columns-us-east-1', { status: syncTargetStatus }, 'status'));
     expectSuccess(await apply('WorkspaceQuota', quota));
@@ -273,16 +282,26 @@ describe('kubectl get shows the printer columns', () => {
     expectSuccess(await apply('WorkloadPlacement', fresh));
     const res = await kubectl(['get', 'wp', 'wp-columns-fresh', '-n', ns]);
     expectSuccess(res);
-    expect(table(res.stdout)[1]?.slice(0, 4)).toEqual(['wp-columns-fresh', 'Pending', '100m', '128Mi']);
+    // STATUS and READY wait for the leader's first aggregation (no webhook runs here): empty cells.
+    expect(columns(res.stdout)).toMatchObject({ NAME: 'wp-columns-fresh', PHASE: 'Pending', STATUS: '', READY: '', CPU: '100m', MEMORY: '128Mi', CLUSTERS: '' });
   });
 
-  it('kubectl get wp: PHASE, CPU, MEMORY, CLUSTERS (every target), AGE', async () => {
+  it('kubectl get wp: PHASE, STATUS, READY, CPU, MEMORY, CLUSTERS (names joined by commas), AGE', async () => {
     const res = await kubectl(['get', 'wp', 'wp-columns', '-n', ns]);
     expectSuccess(res);
     const [header, row] = table(res.stdout);
-    expect(header).toEqual(['NAME', 'PHASE', 'CPU', 'MEMORY', 'CLUSTERS', 'AGE']);
-    expect(row?.slice(0, 5)).toEqual(['wp-columns', 'Placed', '2', '4Gi', '[{"name":"us-east-1"},{"name":"eu-west-2"}]']);
-    expect(row?.[5]).toMatch(/^\d+[smhd]/);
+    expect(header).toEqual(['NAME', 'PHASE', 'STATUS', 'READY', 'CPU', 'MEMORY', 'CLUSTERS', 'AGE']);
+    expect(row?.slice(0, 7)).toEqual(['wp-columns', 'Placed', 'Running', '2/2', '2', '4Gi', 'eu-west-2,us-east-1']);
+    expect(row?.[7]).toMatch(/^\d+[smhd]/);
+  });
+
+  it('kubectl get wp -o wide adds STRATEGY, WINNER, CONFLICT, GENERATION, SELECTED', async () => {
+    const res = await kubectl(['get', 'wp', 'wp-columns', '-n', ns, '-o', 'wide']);
+    expectSuccess(res);
+    const [header, row] = table(res.stdout);
+    expect(header).toEqual(['NAME', 'PHASE', 'STATUS', 'READY', 'CPU', 'MEMORY', 'CLUSTERS', 'AGE', 'STRATEGY', 'WINNER', 'CONFLICT', 'GENERATION', 'SELECTED']);
+    expect(row?.slice(8)).toEqual(['UseNewest', '1']);
+    expect(columns(res.stdout)).toMatchObject({ STRATEGY: 'UseNewest', WINNER: '', CONFLICT: '', GENERATION: '1', SELECTED: '' });
   });
 
   it('kubectl get synctargets: READY, LOCATION, CPU, MEMORY, AGE', async () => {
