@@ -269,8 +269,11 @@ function conditionOf(picked: Choice, conflicts: readonly StatusConflict[], strat
   return { type: STATUS_CONFLICT, status: 'False', reason: picked.nothing ? 'NothingReported' : 'ClustersAgree', message: picked.why };
 }
 
-/** C sorted, each once. */
-function sortedClusters(clusters: readonly string[]): string[] {
+/** C sorted, each once; the list itself when it already is (placementClusters gives it so). */
+function sortedClusters(clusters: readonly string[]): readonly string[] {
+  let ordered = true;
+  for (let i = 1; ordered && i < clusters.length; i++) ordered = compareText(clusters[i - 1] as string, clusters[i] as string) < 0;
+  if (ordered) return clusters;
   const sorted = [...clusters].sort(compareText);
   for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) return sorted.filter((cluster, j) => j === 0 || cluster !== sorted[j - 1]);
   return sorted;
@@ -308,9 +311,7 @@ export function aggregateClusterStatuses(input: AggregationInput, settings: Aggr
       states.push({ cluster, reported: false, generation: 'unknown', stale: false });
       continue;
     }
-    const updatedMs = entry.lastUpdated === undefined ? NaN : timestampMs(entry.lastUpdated);
-    const stale = Number.isNaN(updatedMs) || nowMs - updatedMs > settings.staleAfterMs;
-    const generation = generationOf(entry, input.generation);
+    const { updatedMs, stale, generation } = judge(entry, input.generation, nowMs, settings.staleAfterMs);
     reported.push({ entry, updatedMs });
     states.push({ cluster, reported: true, phase: entry.phase, generation, stale });
     count(counts, generation === 'current', stale, entry.phase);
@@ -320,6 +321,12 @@ export function aggregateClusterStatuses(input: AggregationInput, settings: Aggr
   const picked = pick(reported, clusters.length, input.strategy, settings);
   const status = statusOf(input, clusters, counts, { picked, conflicts });
   return { clusters: states, conflicts, status, condition: conditionOf(picked, conflicts, input.strategy), placed: clusters.length > 0 && counts.running === clusters.length };
+}
+
+/** When a cluster's entry was written, whether that is too long ago, and how its generation compares. */
+function judge(entry: ClusterStatusEntry, generation: number, nowMs: number, staleAfterMs: number): { updatedMs: number; stale: boolean; generation: GenerationState } {
+  const updatedMs = entry.lastUpdated === undefined ? NaN : timestampMs(entry.lastUpdated);
+  return { updatedMs, stale: Number.isNaN(updatedMs) || nowMs - updatedMs > staleAfterMs, generation: generationOf(entry, generation) };
 }
 
 function conflictsOf(reported: readonly Reported[], missing: readonly string[], notTargeted: readonly string[]): StatusConflict[] {
