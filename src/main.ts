@@ -27,6 +27,7 @@ import { observabilityHandler } from './reporting/observability-server.js';
 import { createReportLoop, reportsHandler } from './reporting/report-loop.js';
 import { createTracker, kubeSource } from './tracker/tracker.js';
 import { createRequestListener, type TransportStats } from './webhook/app.js';
+import { createOffThreadDecoder } from './webhook/off-thread-decoder.js';
 import { createHttpsServer } from './webhook/https-server.js';
 import { createReviewer, type Readiness } from './webhook/reviewer.js';
 
@@ -151,6 +152,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     // Debug: anyone who can reach the port can make these lines; the counters say how many.
     onCallerRefused: (reason, req) => httpsLog.debug({ reason, remoteAddress: req.socket.remoteAddress }, 'caller refused: not the API server'),
     onClientGone: (err) => httpsLog.debug({ reason: err.message }, 'client went away before its review was read'),
+    offThread: createOffThreadDecoder(),
   });
 
   const material = await loadTlsMaterial(config.tls.certFile, config.tls.keyFile, config.tls.clientCAFile);

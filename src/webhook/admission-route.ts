@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { admissionReviewSchema } from '../api/admission-review.js';
-import { describeIssues } from '../api/errors.js';
 import { durationMs } from '../api/fields.js';
+import type { OffThreadDecode } from './off-thread-decoder.js';
+import { decodeReview, type Decoded } from './review-decoding.js';
 import { reviewEnvelope } from './responses.js';
 import type { Reviewer } from './reviewer.js';
 
@@ -43,26 +43,31 @@ export function deadlineOf(url: string | undefined, nowMs: number): number | und
   return ms === undefined ? undefined : nowMs + ms;
 }
 
-/** Transport errors are HTTP errors (the API server's failurePolicy applies); decisions are AdmissionReviews. */
-export function decodeAndReview(body: Buffer, review: Reviewer, deadlineMs?: number): HttpOutcome | Promise<HttpOutcome> {
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    return problem(400, `body is not JSON: ${(error as Error).message}`);
-  }
-  const parsed = admissionReviewSchema.safeParse(json);
-  if (!parsed.success) return problem(400, `not an AdmissionReview admission.k8s.io/v1: ${describeIssues(parsed.error)}`);
-  const response = review(parsed.data.request, deadlineMs);
+/** Bodies from this size on are decoded off the event loop (when a decoder is given). */
+export const OFFLOAD_BYTES = 256 * 1024;
+
+function answer(decoded: Decoded, review: Reviewer, deadlineMs: number | undefined): HttpOutcome | Promise<HttpOutcome> {
+  if (!decoded.ok) return problem(decoded.status, decoded.message);
+  const response = review(decoded.request, deadlineMs);
   if (response instanceof Promise) return response.then((settled) => ({ status: 200, body: reviewEnvelope(settled) }));
   return { status: 200, body: reviewEnvelope(response) };
+}
+
+/**
+ * Transport errors are HTTP errors (the API server's failurePolicy applies); decisions are
+ * AdmissionReviews. A large body is decoded by `offThread` (same decoding, its objects cut to what a
+ * decision reads), so no review holds the event loop for its JSON.parse.
+ */
+export function decodeAndReview(body: Buffer, review: Reviewer, deadlineMs?: number, offThread?: OffThreadDecode): HttpOutcome | Promise<HttpOutcome> {
+  if (offThread && body.length >= OFFLOAD_BYTES) return offThread(body).then((decoded) => answer(decoded, review, deadlineMs));
+  return answer(decodeReview(body), review, deadlineMs);
 }
 
 /**
  * The hot route, on bare node:http(s) request/response objects: no middleware stack, one buffer,
  * one JSON.parse, one zod pass. Express handles the cold routes.
  */
-export async function handleValidate(req: IncomingMessage, res: ServerResponse, review: Reviewer, bodyLimit: number): Promise<void> {
+export async function handleValidate(req: IncomingMessage, res: ServerResponse, review: Reviewer, { bodyLimit, offThread }: { bodyLimit: number; offThread?: OffThreadDecode | undefined }): Promise<void> {
   if (req.method !== 'POST') return send(res, problem(405, 'use POST'));
   const type = req.headers['content-type'] ?? '';
   if (!type.startsWith('application/json')) return send(res, problem(400, `expected content-type application/json, got ${JSON.stringify(type)}`));
@@ -74,5 +79,5 @@ export async function handleValidate(req: IncomingMessage, res: ServerResponse, 
   }
   // Keep a margin so the answer reaches the API server before it gives up.
   const deadline = deadlineOf(req.url, Date.now());
-  send(res, await decodeAndReview(body, review, deadline && deadline - DEADLINE_MARGIN_MS));
+  send(res, await decodeAndReview(body, review, deadline && deadline - DEADLINE_MARGIN_MS, offThread));
 }

@@ -3,6 +3,7 @@ import express from 'express';
 import { DEFAULT_BODY_LIMIT } from '../api/admission-review.js';
 import { handleValidate, VALIDATE_PATH } from './admission-route.js';
 import { callerRefusal, type CallerPolicy } from './caller-auth.js';
+import type { OffThreadDecode } from './off-thread-decoder.js';
 import type { Readiness, Reviewer } from './reviewer.js';
 
 export interface AppOptions {
@@ -19,6 +20,8 @@ export interface AppOptions {
   readonly onCallerRefused?: (reason: string, req: IncomingMessage) => void;
   /** A client that went away before its review was read: its problem, not the service's. */
   readonly onClientGone?: (error: Error) => void;
+  /** Decodes large bodies off the event loop (admission-route.ts OFFLOAD_BYTES); inline without. */
+  readonly offThread?: OffThreadDecode;
 }
 
 /** What the transport has seen since start; counters only grow (for the metrics endpoint to export). */
@@ -99,7 +102,7 @@ export function createRequestListener(options: AppOptions): WebhookRequestListen
       options.onCallerRefused?.(refusal, req);
       return refuse(res);
     }
-    handleValidate(req, res, review, bodyLimit).catch((error: unknown) => failed(req, res, error));
+    handleValidate(req, res, review, { bodyLimit, offThread: options.offThread }).catch((error: unknown) => failed(req, res, error));
   };
   return Object.assign(listener, { stats: (): TransportStats => ({ ...counts }) });
 }
