@@ -44,6 +44,10 @@ interface PendingHold {
   readonly deadlineMs: number;
   readonly resolve: (outcome: HoldOutcome) => void;
   decided: boolean;
+  /** Taken into a round: that round's write, bounded by this deadline, answers it. */
+  inRound: boolean;
+  /** Answers it at its deadline while it still waits in the queue. */
+  timer?: NodeJS.Timeout;
 }
 
 interface QuotaQueue {
@@ -58,8 +62,11 @@ const RELEASE_TIMEOUT_MS = 10_000;
 function decideOnce(pending: PendingHold, outcome: HoldOutcome): void {
   if (pending.decided) return;
   pending.decided = true;
+  clearTimeout(pending.timer);
   pending.resolve(outcome);
 }
+
+const notInTime = (key: string): string => `could not confirm quota ${key} in time: the API server did not answer before the request's deadline; retry`;
 
 /**
  * Reserves admissions' charges in WorkspaceQuota status by compare-and-swap (docs/consistency.md).
@@ -116,9 +123,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     } catch (error) {
       const timedOut = signal.aborted;
       log.warn({ quota: key, err: error, timedOut }, 'quota reservation write failed');
-      const message = timedOut
-        ? `could not confirm quota ${key} in time: the API server did not answer before the request's deadline; retry`
-        : `could not reserve on quota ${key}: ${describeApiError(error)}; try again`;
+      const message = timedOut ? notInTime(key) : `could not reserve on quota ${key}: ${describeApiError(error)}; try again`;
       for (const pending of holds) decideOnce(pending, { ok: false, message });
       return accepted.map((pending) => pending.reservation.request);
     }
@@ -128,6 +133,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     let uncertain = false;
     while (queue.holds.length > 0 || queue.releases.size > 0) {
       const holds = queue.holds.splice(0);
+      for (const pending of holds) pending.inRound = true;
       const releases = queue.releases;
       queue.releases = new Set();
       const maybeWritten = await round(key, holds, releases, uncertain);
@@ -156,10 +162,26 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     setImmediate(() => void drain(key, queue));
   };
 
+  /**
+   * Queues a hold for the next round. A round in flight is bounded by its own holds' deadlines, not by
+   * the queued ones' (nor, giving back only, by theirs at all), so a hold whose deadline comes while it
+   * still waits is answered then, refused, and never joins a round: with the API server stopped, a
+   * review must not wait out the write ahead of it (issue 14). Nothing was written for it.
+   */
   const holdOn = (key: string, reservation: QuotaReservation, deadlineMs: number): Promise<HoldOutcome> =>
     new Promise((resolve) => {
       const queue = queueOf(key);
-      queue.holds.push({ reservation, deadlineMs, resolve, decided: false });
+      const pending: PendingHold = { reservation, deadlineMs, resolve, decided: false, inRound: false };
+      const waitMs = deadlineMs - clock();
+      // Already past it: the round refuses it at once, without writing.
+      if (waitMs > 0) {
+        pending.timer = setTimeout(() => {
+          if (pending.decided || pending.inRound) return;
+          queue.holds.splice(queue.holds.indexOf(pending), 1);
+          decideOnce(pending, { ok: false, message: notInTime(key) });
+        }, waitMs);
+      }
+      queue.holds.push(pending);
       kick(key, queue);
     });
 

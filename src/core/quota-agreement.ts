@@ -27,7 +27,8 @@ export interface PlacementVersion {
   readonly generation: number;
 }
 
-const expiresAtMs = (reservation: QuotaReservation): number => timestampMs(reservation.expires);
+/** When a reservation stops counting, ms since the epoch. */
+export const expiresAtMs = (reservation: QuotaReservation): number => timestampMs(reservation.expires);
 
 /** Reservations that still count at `nowMs` (an expired one held a create that never happened). */
 export function liveReservations(quota: WorkspaceQuota, nowMs: number): QuotaReservation[] {

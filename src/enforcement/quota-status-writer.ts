@@ -1,11 +1,13 @@
 import type { WorkspaceQuota } from '../api/resources.js';
 import type { QuotaStore } from '../consistency/quota-store.js';
-import { isOlderVersion, sameReservations, toWireReservation, uncountedReservations } from '../core/quota-agreement.js';
+import { expiresAtMs, isOlderVersion, sameReservations, toWireReservation, uncountedReservations } from '../core/quota-agreement.js';
 import { desiredQuotaStatus, quotaStatusCurrent } from '../core/quota-status.js';
 import type { TrackedState } from '../state/tracked-state.js';
 
 /** A status write that hangs (API server stopped) must not hold every later write behind it. */
 const WRITE_TIMEOUT_MS = 10_000;
+/** After a reservation's expiry, before the write that drops it: clocks of replicas differ a little. */
+const EXPIRY_SLACK_MS = 250;
 
 export interface StatusWriterLog {
   debug(fields: object, message: string): void;
@@ -63,10 +65,31 @@ export function createQuotaStatusWriter(options: QuotaStatusWriterOptions): Quot
     return { ...desired, reservations: reservations.map(toWireReservation), usedAsOf: asOf };
   };
 
+  /**
+   * A reservation that expires changes nothing anyone watches, so without this it would stay in the
+   * stored status, counting nothing but shown to everyone, until some other change or the resync:
+   * the quota is touched again once its earliest reservation has expired, and that write drops it.
+   */
+  const expiryTimers = new Map<string, { atMs: number; timer: NodeJS.Timeout }>();
+  const touchAtExpiry = (key: string, quota: WorkspaceQuota | undefined): void => {
+    const earliest = Math.min(...(quota?.status.reservations ?? []).map(expiresAtMs));
+    if (!Number.isFinite(earliest)) return;
+    const atMs = earliest + EXPIRY_SLACK_MS;
+    const pending = expiryTimers.get(key);
+    if (pending && pending.atMs <= atMs) return;
+    if (pending) clearTimeout(pending.timer);
+    const timer = setTimeout(() => {
+      expiryTimers.delete(key);
+      touch(key);
+    }, Math.max(0, atMs - clock()));
+    timer.unref();
+    expiryTimers.set(key, { atMs, timer });
+  };
+
   const writeOne = async (key: string): Promise<void> => {
     if (!ready()) return; // the `ready` event touches every quota again
     try {
-      await store.update(key, settled(key), AbortSignal.timeout(WRITE_TIMEOUT_MS));
+      touchAtExpiry(key, await store.update(key, settled(key), AbortSignal.timeout(WRITE_TIMEOUT_MS)));
     } catch (error) {
       // The next event or resync touches it again; a deleted quota simply stops being tracked.
       log.warn({ quota: key, err: error }, 'quota status write failed');
@@ -105,6 +128,8 @@ export function createQuotaStatusWriter(options: QuotaStatusWriterOptions): Quot
     stop: () => {
       if (timer) clearTimeout(timer);
       timer = undefined;
+      for (const pending of expiryTimers.values()) clearTimeout(pending.timer);
+      expiryTimers.clear();
       dirty.clear();
     },
   };

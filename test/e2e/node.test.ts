@@ -12,20 +12,17 @@
 import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { parseAllDocuments } from 'yaml';
 import { readState } from '../../scripts/lib/control-plane.js';
 import { docCommands, expectationOf, judge, prepareInstallDir, runDocBlocks, runDocCommand, type DocRun } from '../../scripts/lib/install-doc.js';
 import { componentLogTails, isClean, nodeUnsupportedReason, NODE_ROOT, startNode, stopNode, type NodeCluster } from '../../scripts/lib/node.js';
 import { kubectl as kubectlAt, type KubectlResult } from './support/cluster.js';
+import { BASELINE_ACCOUNT, canList, grantsBeyond, SYSTEM_NS } from './support/rbac.js';
 import { servedFingerprint, startCreateLoad, type CreateLoad } from './support/create-load.js';
 
-const SYSTEM_NS = 'placement-quota-system';
 const DEPLOYMENT = 'deployment/placement-quota-webhook';
 const SELECTOR = 'app.kubernetes.io/name=placement-quota-webhook';
 const SERVICE_ACCOUNT = `system:serviceaccount:${SYSTEM_NS}:placement-quota-webhook`;
-const manifests = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../manifests');
 const say = (line: string): void => void process.stderr.write(`[e2e node] ${line}\n`);
 
 const unsupported = nodeUnsupportedReason();
@@ -179,11 +176,10 @@ describeNode('the service installed on a real node', () => {
   it('gives the service account exactly what manifests/rbac.yaml grants, and nothing more', async () => {
     // Compared with an account of the same groups and no bindings: what every account gets
     // (discovery, self reviews) is not the manifest's to grant.
-    const baseline = `system:serviceaccount:${SYSTEM_NS}:rbac-baseline`;
     for (const namespace of [SYSTEM_NS, 'default']) {
-      const [granted, base] = await Promise.all([canList(SERVICE_ACCOUNT, namespace), canList(baseline, namespace)]);
-      const expected = manifestRules(namespace).filter((rule) => !base.has(rule));
-      expect({ namespace, rules: [...granted].filter((rule) => !base.has(rule)).sort() }).toEqual({ namespace, rules: expected.sort() });
+      const [granted, base] = await Promise.all([canList(kubectl, namespace, SERVICE_ACCOUNT), canList(kubectl, namespace, BASELINE_ACCOUNT)]);
+      const { granted: rules, expected } = grantsBeyond(granted, base, namespace);
+      expect({ namespace, rules }).toEqual({ namespace, rules: expected });
     }
   }, 60_000);
 
@@ -218,34 +214,3 @@ describeNode('the service installed on a real node', () => {
     expect(isClean(residue) ? 'clean' : residue).toBe('clean');
   }, 120_000);
 });
-
-/** `kubectl auth can-i --list` as `user` in `namespace`: one `resource verb` per permission. */
-async function canList(user: string, namespace: string): Promise<Set<string>> {
-  const out = await must(['auth', 'can-i', '--list', `--as=${user}`, '-n', namespace]);
-  const [header = '', ...rows] = out.split('\n').filter((line) => line.trim() !== '');
-  const columns = ['Non-Resource URLs', 'Resource Names', 'Verbs'].map((title) => header.indexOf(title));
-  const rules = new Set<string>();
-  for (const row of rows) {
-    const [resource, urls, names, verbs] = [row.slice(0, columns[0]), row.slice(columns[0], columns[1]), row.slice(columns[1], columns[2]), row.slice(columns[2])].map((cell) => cell.trim());
-    const subject = resource || `url:${urls}`;
-    for (const verb of (verbs ?? '').replace(/^\[|\]$/g, '').split(' ').filter(Boolean)) rules.add(`${subject}${names === '[]' ? '' : ` ${names}`} ${verb}`);
-  }
-  return rules;
-}
-
-interface Rule {
-  apiGroups: string[];
-  resources: string[];
-  verbs: string[];
-}
-
-/** manifests/rbac.yaml's grants as `can-i --list` names them: the ClusterRole everywhere, Roles in their namespace. */
-function manifestRules(namespace: string): string[] {
-  const docs = parseAllDocuments(fs.readFileSync(path.join(manifests, 'rbac.yaml'), 'utf8')).map((d) => d.toJS() as { kind: string; metadata: { namespace?: string }; rules?: Rule[] });
-  const roles = docs.filter((d) => d.kind === 'ClusterRole' || (d.kind === 'Role' && d.metadata.namespace === namespace));
-  const named = (group: string, resource: string): string => {
-    const [base, sub] = resource.split('/');
-    return `${base}${group ? `.${group}` : ''}${sub ? `/${sub}` : ''}`;
-  };
-  return [...new Set(roles.flatMap((r) => (r.rules ?? []).flatMap((rule) => rule.apiGroups.flatMap((g) => rule.resources.flatMap((res) => rule.verbs.map((v) => `${named(g, res)} ${v}`))))))];
-}

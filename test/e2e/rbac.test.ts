@@ -1,6 +1,7 @@
 /**
  * manifests/rbac.yaml grants the service what it needs and nothing more, checked as the service's own
- * identity (the service kubeconfig) against the real authorizer.
+ * identity (the service kubeconfig) against the real authorizer: the whole list of what it may do
+ * (`kubectl auth can-i --list`) against the manifest's rules, named questions, and real calls.
  */
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
@@ -10,12 +11,12 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { PlacementConflictError } from '../../src/enforcement/eviction-loop.js';
 import { kubernetesPlacementStatusApi } from '../../src/enforcement/placement-status-api.js';
 import { clusterInfo, deleteFreshNamespaces, freshNamespace, kubectl, type KubectlResult } from './support/cluster.js';
+import { BASELINE_ACCOUNT, canList, grantsBeyond, SYSTEM_NS } from './support/rbac.js';
 
 jest.setTimeout(30_000);
 
 const manifests = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../manifests');
 const SERVICE_USER = 'system:serviceaccount:placement-quota-system:placement-quota-webhook';
-const SYSTEM_NS = 'placement-quota-system';
 
 let appNs = '';
 let otherNs = '';
@@ -45,6 +46,22 @@ it('the service kubeconfig authenticates as the service account', async () => {
   const res = await asService(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}']);
   expectSuccess(res);
   expect(res.stdout).toBe(SERVICE_USER);
+});
+
+describe('kubectl auth can-i --list, as the service', () => {
+  // Beside an account of the same groups and no bindings: what every account gets (discovery, self
+  // reviews) is not the manifest's to grant. The service's side is its own kubeconfig, not an
+  // impersonation, so the identity the replicas run with is the one judged.
+  it.each([
+    ['its own namespace', (): string => SYSTEM_NS],
+    ['a placement namespace', (): string => appNs],
+  ])('may do in %s exactly what manifests/rbac.yaml grants there, and nothing else', async (_where, namespace) => {
+    const [granted, baseline] = await Promise.all([canList(asService, namespace()), canList(kubectl, namespace(), BASELINE_ACCOUNT)]);
+    const { granted: rules, expected } = grantsBeyond(granted, baseline, namespace());
+    expect(rules).toEqual(expected);
+    // Not an empty comparison: the ClusterRole's reads are in both lists.
+    expect(rules).toContain('workloadplacements.tmc.kcp.io list');
+  });
 });
 
 /** Where a question is asked: a placement namespace, all namespaces, the service's own, or another. */

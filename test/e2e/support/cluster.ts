@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   logTails,
@@ -53,6 +54,15 @@ export function clusterLogTails(lines = 30): string {
  */
 export function restartApiServer(): Promise<void> {
   return restartApiServerIn(controlPlaneDir());
+}
+
+/**
+ * The running kube-apiserver: its pid (to SIGSTOP it: a test that does must SIGCONT it, also on
+ * failure) and what a client needs to ask its /readyz directly.
+ */
+export function apiServerProcess(): { pid: number; server: string; ca: string; adminToken: string } {
+  const state = readState(controlPlaneDir());
+  return { pid: state.apiserver.pid, server: state.server, ca: readFileSync(state.caFile, 'utf8'), adminToken: state.adminToken };
 }
 
 /** Runs kubectl against the run's control plane. Resolves with the exit code; never throws on non-zero. */

@@ -15,18 +15,34 @@ export interface CreateLoadOptions {
   concurrency?: number;
   maxCreates?: number;
   maxMs?: number;
+  /** The placements' spec (default: 1m cpu, 1Mi memory, no clusters). */
+  spec?: Record<string, unknown>;
+  /** Name prefix (default `load`). */
+  prefix?: string;
 }
 
 export interface Refusal {
   status: number;
   message: string;
+  /** When the answer (or the transport error) came, ms since the epoch. */
+  atMs: number;
 }
 
 export interface CreateLoad {
   /** Creates answered 201 so far. */
   created(): number;
+  /** Creates not answered 201 so far (a copy). */
+  refused(): Refusal[];
   /** Waits for the creates in flight, then reports. */
-  stop(): Promise<{ created: number; refused: Refusal[]; seconds: number }>;
+  stop(): Promise<LoadResult>;
+  /** Waits until the load ends by itself (`maxCreates`, `maxMs`), then reports. */
+  done(): Promise<LoadResult>;
+}
+
+export interface LoadResult {
+  created: number;
+  refused: Refusal[];
+  seconds: number;
 }
 
 export function startCreateLoad(opts: CreateLoadOptions): CreateLoad {
@@ -42,27 +58,34 @@ export function startCreateLoad(opts: CreateLoadOptions): CreateLoad {
 
   const worker = async (): Promise<void> => {
     while (!stopped && sent < max && Date.now() < deadline) {
-      const name = `load-${sent++}`;
+      const name = `${opts.prefix ?? 'load'}-${sent++}`;
       const body = JSON.stringify({
         apiVersion: 'tmc.kcp.io/v1alpha1',
         kind: 'WorkloadPlacement',
         metadata: { name },
-        spec: { resourceRequirements: { cpu: '1m', memory: '1Mi' } },
+        spec: opts.spec ?? { resourceRequirements: { cpu: '1m', memory: '1Mi' } },
       });
       const res = await post(agent, url, opts.token, body);
       if (res.status === 201) created++;
       else refused.push(res);
+      // The API server itself is unreachable (a test stopped it): pace the retries instead of spinning.
+      if (res.status === 0) await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };
   const workers = Array.from({ length: opts.concurrency ?? 2 }, worker);
+  const finished = async (): Promise<LoadResult> => {
+    await Promise.all(workers);
+    agent.destroy();
+    return { created, refused, seconds: (Date.now() - started) / 1000 };
+  };
   return {
     created: () => created,
+    refused: () => [...refused],
     stop: async () => {
       stopped = true;
-      await Promise.all(workers);
-      agent.destroy();
-      return { created, refused, seconds: (Date.now() - started) / 1000 };
+      return finished();
     },
+    done: finished,
   };
 }
 
@@ -75,11 +98,11 @@ function post(agent: https.Agent, url: URL, token: string, body: string): Promis
       timeout: 30_000,
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (err) => resolve({ status: 0, message: err.message }));
+    req.on('error', (err) => resolve({ status: 0, message: err.message, atMs: Date.now() }));
     req.on('response', (res) => {
       let text = '';
       res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, message: res.statusCode === 201 ? '' : text.slice(0, 500) }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, message: res.statusCode === 201 ? '' : text.slice(0, 500), atMs: Date.now() }));
     });
     req.end(body);
   });

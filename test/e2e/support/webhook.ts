@@ -32,9 +32,9 @@ export function apiServerIdentity(): ClientIdentity {
 }
 
 /** POSTs a body to the admission path over TLS; `as` is the client certificate presented (none: undefined). */
-export async function postTls(port: number, ca: string, body: string | Buffer, options: { contentType?: string; as?: ClientIdentity } = {}): Promise<WebhookReply> {
+export async function postTls(port: number, ca: string, body: string | Buffer, options: { contentType?: string; as?: ClientIdentity; timeout?: string } = {}): Promise<WebhookReply> {
   const headers = { 'content-type': options.contentType ?? 'application/json' };
-  const req = request({ host: '127.0.0.1', port, path: `${VALIDATE_PATH}?timeout=10s`, method: 'POST', ca, servername: 'localhost', headers, agent: false, ...options.as });
+  const req = request({ host: '127.0.0.1', port, path: `${VALIDATE_PATH}?timeout=${options.timeout ?? '10s'}`, method: 'POST', ca, servername: 'localhost', headers, agent: false, ...options.as });
   req.end(body);
   const [res] = (await once(req, 'response')) as [IncomingMessage];
   let text = '';
@@ -76,7 +76,7 @@ export interface TestWebhook {
    * POSTs a body to replica `index` over TLS, as the API server does: trusting only this webhook's CA
    * and presenting the API server's client certificate.
    */
-  post(index: number, body: string | Buffer, contentType?: string): Promise<WebhookReply>;
+  post(index: number, body: string | Buffer, contentType?: string, timeout?: string): Promise<WebhookReply>;
   /** The CA that signed the webhook's serving certificate (PEM). */
   readonly ca: string;
   /** GETs a path of replica `index`'s observability listener (/metrics, /reports/*, /dashboard) over TLS. */
@@ -85,6 +85,12 @@ export interface TestWebhook {
   admission(index: number, urlPath: string, options?: GetOptions): Promise<ReportReply>;
   /** Kills replica `index` at once (SIGKILL), as a crashed pod. */
   kill(index: number): Promise<void>;
+  /**
+   * One step of a rolling restart: stops replica `index` gracefully (SIGTERM; resolves once it has
+   * drained and exited), starts a new one on the same port (its place behind the forwarder) and waits
+   * until it is ready.
+   */
+  replace(index: number): Promise<void>;
   /** Stops every replica, runs `meanwhile`, starts them again on the same ports and waits until ready. */
   restart(meanwhile?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
@@ -131,7 +137,8 @@ export async function startTestWebhook(name: string, options: TestWebhookOptions
   return {
     set,
     label,
-    post: (index, body, contentType = 'application/json') => postTls((set.replicas[index] as WebhookReplica).port, ca, body, { contentType, as: identity }),
+    post: (index, body, contentType = 'application/json', timeout?: string) =>
+      postTls((set.replicas[index] as WebhookReplica).port, ca, body, { contentType, as: identity, ...(timeout ? { timeout } : {}) }),
     ca,
     report: (index, urlPath, options) => getTls((set.replicas[index] as WebhookReplica).observabilityPort, ca, urlPath, options),
     admission: (index, urlPath, options) => getTls((set.replicas[index] as WebhookReplica).port, ca, urlPath, options),
@@ -140,6 +147,13 @@ export async function startTestWebhook(name: string, options: TestWebhookOptions
     },
     kill: async (index) => {
       await terminate((set.replicas[index] as WebhookReplica).pid, true);
+    },
+    replace: async (index) => {
+      const old = set.replicas[index] as WebhookReplica;
+      await terminate(old.pid);
+      set.replicas[index] = await startReplica(startOptions, index, old.port);
+      writeFileSync(webhookStateFile(dir), JSON.stringify(set));
+      await waitReady(set);
     },
     restart: async (meanwhile) => {
       await Promise.all(set.replicas.map((replica) => terminate(replica.pid)));

@@ -164,6 +164,25 @@ describe('a write the API server does not answer', () => {
     expect(api.reservations()).toEqual([]);
   });
 
+  it('does not hold up the reviews queued behind it: each is refused at its own deadline, and never written', async () => {
+    const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' } }));
+    api.stallNext = 'unapplied';
+    const { reserver } = replica(api);
+    const first = reserver.reserve(hold('a', '1', { deadlineMs: NOW + 2_000 }));
+    await until(() => api.patches > 0, 'the first write in flight');
+    const started = Date.now();
+    const queued = await reserver.reserve(hold('b', '1', { deadlineMs: NOW + 200 }));
+    expect({ outcome: queued, inTime: Date.now() - started < 1_000 }).toEqual({
+      outcome: { ok: false, message: "could not confirm quota team-a/compute in time: the API server did not answer before the request's deadline; retry" },
+      inTime: true,
+    });
+    expect((await first).ok).toBe(false);
+    expect(api.reservations()).toEqual([]);
+    // The queue is not stuck: the next review is written and admitted.
+    expect(await reserver.reserve(hold('c', '1'))).toEqual({ ok: true });
+    expect(api.reservations().map((reservation) => reservation.request)).toEqual(['c']);
+  });
+
   it('that landed after all is taken out again by the next write, so a refused review holds nothing', async () => {
     const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' } }));
     api.stallNext = 'applied';

@@ -7,6 +7,7 @@ import { QuotaStore } from '../../../src/consistency/quota-store.js';
 import { createQuotaStatusWriter } from '../../../src/enforcement/quota-status-writer.js';
 import { FakeQuotaApi } from '../../builders/fake-quota-api.js';
 import { aPlacement, aQuota, NOW, quota, stateOf } from '../../builders/objects.js';
+import { until } from '../../support/until.js';
 
 const silent = { debug: () => undefined, warn: () => undefined };
 const later = new Date(NOW + 30_000).toISOString();
@@ -24,6 +25,25 @@ function setUp(status: Record<string, unknown>, placementsVersion: string) {
 }
 
 describe('quota status writer', () => {
+  it('drops a reservation once it has expired, with no other change to prompt it', async () => {
+    const started = Date.now();
+    const soon = new Date(NOW + 300).toISOString();
+    const manifest = { ...aQuota('compute', { hard: { cpu: '10' } }), status: { used: { cpu: '0' }, reservations: [{ ...reservationOf('p9', '1'), expires: soon }], usedAsOf: '50' } };
+    const api = new FakeQuotaApi(manifest);
+    const state = stateOf();
+    state.upsertQuota(quota(structuredClone(api.object)));
+    const store = new QuotaStore({ api, tracked: (key) => state.quotaObject(key) });
+    const clock = () => NOW + (Date.now() - started);
+    const writer = createQuotaStatusWriter({ state, store, ready: () => true, placementsVersion: () => '60', clock, log: silent, debounceMs: 1 });
+    writer.touchAll();
+    await writer.flush();
+    // Still live at that write: kept.
+    expect(api.reservations().map((r) => r.request)).toEqual(['req-p9']);
+    await until(() => api.reservations().length === 0, 'the expired reservation dropped', { timeoutMs: 3_000 });
+    expect(clock()).toBeGreaterThanOrEqual(NOW + 300);
+    writer.stop();
+  });
+
   const status = { used: { cpu: '0', placements: '0' }, reservations: [reservationOf('p1', '2'), reservationOf('p2', '3')], usedAsOf: '50' };
 
   it('moves what its tracker counts from reservations into used, in one write', async () => {
