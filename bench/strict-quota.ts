@@ -101,6 +101,17 @@ interface Burst {
   latencies: number[];
 }
 
+/** The message of a Status body (the API server's answer), else the body's start. */
+function messageOf(body: unknown): string {
+  try {
+    const status = JSON.parse(String(body)) as { message?: unknown };
+    if (typeof status.message === 'string') return status.message;
+  } catch {
+    // not JSON: shown as it is
+  }
+  return String(body).slice(0, 300);
+}
+
 /** `total` creates by `concurrency` workers; the clock stops at the last admitted answer. */
 async function burst(api: CustomObjectsApi, namespace: string, total: number, concurrency: number): Promise<Burst> {
   const result: Burst = { admitted: 0, refused: 0, other: [], seconds: 0, latencies: [] };
@@ -118,7 +129,7 @@ async function burst(api: CustomObjectsApi, namespace: string, total: number, co
         result.latencies.push(lastAdmitted - began);
       } catch (error) {
         if (error instanceof ApiException && error.code === 403 && String(error.body).includes('exceeded quota')) result.refused += 1;
-        else result.other.push(error instanceof ApiException ? `${error.code}: ${String(error.body).slice(0, 200)}` : String(error));
+        else result.other.push(error instanceof ApiException ? `${error.code}: ${messageOf(error.body)}` : String(error));
       }
     }
   };
@@ -234,7 +245,7 @@ async function measure(clients: Clients, side: Side, namespace: string, k: numbe
   const resource = side === 'strict' ? 'workspacequotas' : 'resourcequotas';
   const before = await statusWrites(clients.state, resource);
   const result = await burst(clients.api, namespace, total, concurrency);
-  if (result.other.length > 0) throw new Error(`${side}: unexpected answers: ${result.other.slice(0, 3).join(' | ')}`);
+  if (result.other.length > 0) throw new Error(`${side}: ${result.other.length} unexpected answers (${result.admitted} admitted, ${result.refused} refused for the quota): ${[...new Set(result.other)].slice(0, 3).join(' | ')}`);
   const expected = quota ? k : total;
   if (result.admitted !== expected || result.refused !== total - expected) throw new Error(`${side}: admitted ${result.admitted} and refused ${result.refused} of ${total}; expected exactly ${expected} admitted`);
   if (side === 'strict') await settled(clients.api, namespace, k);
