@@ -36,10 +36,12 @@ export function liveReservations(quota: WorkspaceQuota, nowMs: number): QuotaRes
 
 /**
  * `status.used` plus the given reservations (usually the live ones, minus any the caller replaces).
- * Before the status writer has ever written `used`, `fallbackUsed` (this replica's count) stands in.
+ * Before the status writer has ever written `used`, `fallbackUsed` (this replica's count) stands in;
+ * with `settled`, it stands in always (a settling write replaces `used` with it).
  */
-export function agreedUsage(quota: WorkspaceQuota, fallbackUsed: ResourceList, reservations: readonly QuotaReservation[]): ResourceList {
-  let used = quota.status.used ?? fallbackUsed;
+export function agreedUsage(quota: WorkspaceQuota, fallbackUsed: ResourceList, reservations: readonly QuotaReservation[], { settled = false } = {}): ResourceList {
+  // `settled`: the caller's usage is the one this very write settles to, and replaces `status.used`.
+  let used = settled ? fallbackUsed : (quota.status.used ?? fallbackUsed);
   for (const reservation of reservations) used = addLists(used, reservation.charge);
   return used;
 }
