@@ -15,7 +15,7 @@ import { kubernetesQuotaStatusApi, QuotaStore } from './consistency/quota-store.
 import { createEvictionLoop } from './enforcement/eviction-loop.js';
 import { createLeaderElector, kubernetesLeaseApi } from './enforcement/leader-lease.js';
 import { kubernetesPlacementStatusApi } from './enforcement/placement-status-api.js';
-import { createQuotaStatusWriter } from './enforcement/quota-status-writer.js';
+import { createQuotaStatusWriter, createSettlement } from './enforcement/quota-status-writer.js';
 import { leaderTimingsOf, replicaIdentity, type ServiceConfig } from './ops/config.js';
 import type { Logger } from './ops/logger.js';
 import { loadTlsMaterial, watchTlsMaterial } from './ops/tls.js';
@@ -73,6 +73,15 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     onStoppedLeading: () => undefined, // both check isLeader() before every write
   });
   const leading = () => tracker.ready() && elector.isLeader();
+  const reserver = createQuotaReserver({
+    store,
+    fallbackUsed: (key) => state.used(key),
+    clock: Date.now,
+    log: log.child({ component: 'reserver' }),
+    // The Lease holder settles in its reservation writes too: on a hot quota the status writer then
+    // waits while they run (reserving, below), and the two replicas' reservers are the only writers.
+    settle: createSettlement({ state, ready: leading, placementsVersion: () => tracker.stats().resourceVersions.WorkloadPlacement }),
+  });
   const statusWriter = createQuotaStatusWriter({
     state,
     store,
@@ -80,6 +89,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     placementsVersion: () => tracker.stats().resourceVersions.WorkloadPlacement,
     clock: Date.now,
     log: log.child({ component: 'quota-status' }),
+    reserving: (key) => reserver.busy(key),
   });
   const evictionLoop = createEvictionLoop({
     state,
@@ -125,7 +135,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     clock: Date.now,
     log: log.child({ component: 'admission' }),
     observe: (outcome) => metrics.observeAdmission(outcome),
-    reserver: createQuotaReserver({ store, fallbackUsed: (key) => state.used(key), clock: Date.now, log: log.child({ component: 'reserver' }) }),
+    reserver,
   });
   const httpsLog = log.child({ component: 'https' });
   const handler = createRequestListener({
