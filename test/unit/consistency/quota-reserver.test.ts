@@ -210,6 +210,17 @@ describe('a reserver that settles (the Lease holder)', () => {
     expect(api.reservations().map((reservation) => reservation.request)).toEqual(['small']);
   });
 
+  it('with the other replica reserving at the same time, still admits exactly K', async () => {
+    const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' }, reservations: [old] }));
+    // The settling replica's tracker holds `old` (4 cpu): 6 more fit, whoever admits them.
+    const settling = settlingReplica(api, () => ({ ...settlement, status: { used: { cpu: '4', placements: '1' }, phase: 'Active' }, used: cpu('4') }));
+    const other = replica(api).reserver;
+    const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? settling : other).reserve(hold(`r${i}`))));
+    expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(6);
+    expect(api.reservations()).toHaveLength(6);
+    expect(api.object.status).toMatchObject({ used: { cpu: '4', placements: '1' } });
+  });
+
   it('leaves used alone when it may not settle, and decides on status as any replica', async () => {
     const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' }, reservations: [old] }));
     const reserver = settlingReplica(api, () => undefined);
