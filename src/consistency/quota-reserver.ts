@@ -26,17 +26,39 @@ export interface ReserverLog {
   warn(fields: object, message: string): void;
 }
 
+/** Settling a quota from this replica's tracker, as the status writer does (enforcement/quota-status-writer.ts). */
+export interface Settlement {
+  /** The status fields a settling write sets (hard, used, summary, phase, conditions, usedAsOf). */
+  readonly status: { readonly used: Record<string, string>; readonly phase: string };
+  /** The usage that status counts: it stands for `status.used` in the round's decisions. */
+  readonly used: ResourceList;
+  /** Whether that usage already counts the reservation's placement (the write drops it). */
+  readonly counts: (reservation: QuotaReservation) => boolean;
+  /** Whether `status` differs from what the quota says now. */
+  readonly changed: boolean;
+}
+
+/** Undefined when this replica may not settle the quota now (not the Lease holder, tracker not ready, older view). */
+export type Settle = (quotaKey: string, quota: WorkspaceQuota, nowMs: number) => Settlement | undefined;
+
 export interface QuotaReserverOptions {
   readonly store: QuotaStore;
   /** This replica's count of a quota's usage: stands in until the status writer has written `used`. */
   readonly fallbackUsed: (quotaKey: string) => ResourceList;
   readonly clock: () => number;
   readonly log: ReserverLog;
+  /**
+   * On the replica that settles, each reservation write settles too: the status writer's change
+   * folded into the same compare-and-swap, so a hot quota is written by the reservers alone.
+   */
+  readonly settle?: Settle | undefined;
 }
 
 export interface QuotaReserver {
   /** Reserves on every quota of the hold (in key order) or on none. */
   reserve(hold: Hold): Promise<HoldOutcome>;
+  /** Whether a reservation write for the quota is under way or queued on this replica. */
+  busy(quotaKey: string): boolean;
 }
 
 interface PendingHold {
@@ -48,6 +70,12 @@ interface PendingHold {
   inRound: boolean;
   /** Answers it at its deadline while it still waits in the queue. */
   timer?: NodeJS.Timeout;
+}
+
+/** What one round decides and writes: holds (joined by those that queue meanwhile) and reservations to give back. */
+interface Batch {
+  readonly holds: PendingHold[];
+  readonly releases: ReadonlySet<string>;
 }
 
 interface QuotaQueue {
@@ -77,11 +105,15 @@ const notInTime = (key: string): string => `could not confirm quota ${key} in ti
  * decided again, on the fresh state (the trap of Kubernetes #141904).
  */
 export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserver {
-  const { store, fallbackUsed, clock, log } = options;
+  const { store, fallbackUsed, clock, log, settle } = options;
   const queues = new Map<string, QuotaQueue>();
 
   /** The status a round writes: live reservations, minus released and re-reviewed ones, plus the holds that fit. */
-  const roundChange = (key: string, holds: readonly PendingHold[], releases: ReadonlySet<string>, accepted: PendingHold[]) => (quota: WorkspaceQuota) => {
+  const roundChange = (key: string, batch: Batch, accepted: PendingHold[], join: () => void) => (quota: WorkspaceQuota) => {
+    const { holds, releases } = batch;
+    // Every attempt, the first and each after a conflict, also decides the holds that have queued
+    // meanwhile: under contention a retry then admits everything waiting instead of only its own batch.
+    join();
     const nowMs = clock();
     accepted.length = 0;
     for (const pending of holds) {
@@ -89,18 +121,21 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     }
     const open = holds.filter((pending) => !pending.decided);
     const replaced = new Set([...releases, ...open.map((pending) => pending.reservation.request)]);
+    // Settling in the same write: one snapshot of the tracker gives `used` and the reservations it
+    // already counts, exactly as the status writer's own write would (docs/consistency.md).
+    const settling = settle?.(key, quota, nowMs);
     const live = liveReservations(quota, nowMs);
-    const kept = live.filter((reservation) => !replaced.has(reservation.request));
-    const used = agreedUsage(quota, fallbackUsed(key), kept);
+    const kept = live.filter((reservation) => !replaced.has(reservation.request) && !settling?.counts(reservation));
+    const used = settling ? agreedUsage(quota, settling.used, kept, { settled: true }) : agreedUsage(quota, fallbackUsed(key), kept);
     const verdicts = admitInOrder(quotaLimits(quota), used, open.map((pending) => pending.reservation.charge));
     open.forEach((pending, i) => {
       const violation = verdicts[i];
       if (violation) decideOnce(pending, { ok: false, message: describeViolation(violation).join('; ') });
       else accepted.push(pending);
     });
-    const unchanged = accepted.length === 0 && kept.length === quota.status.reservations.length;
+    const unchanged = accepted.length === 0 && kept.length === quota.status.reservations.length && !settling?.changed;
     if (unchanged) return undefined;
-    return { reservations: [...kept, ...accepted.map((pending) => pending.reservation)].map(toWireReservation) };
+    return { ...settling?.status, reservations: [...kept, ...accepted.map((pending) => pending.reservation)].map(toWireReservation) };
   };
 
   /**
@@ -109,14 +144,24 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
    * back. A write that failed or was cut off may still have been applied by the API server: its
    * holds are answered as refused, and their reservations are taken out again by the next round.
    */
-  const round = async (key: string, holds: PendingHold[], releases: Set<string>, fresh: boolean): Promise<string[]> => {
+  const round = async (key: string, queue: QuotaQueue, batch: Batch, fresh: boolean): Promise<string[]> => {
+    const { holds } = batch;
     const accepted: PendingHold[] = [];
     // Holds already past their deadline are refused by the change itself; they do not bound the write.
     const nowMs = clock();
     const ahead = holds.map((pending) => pending.deadlineMs).filter((deadlineMs) => deadlineMs > nowMs);
-    const signal = AbortSignal.timeout((ahead.length > 0 ? Math.min(...ahead) : nowMs + RELEASE_TIMEOUT_MS) - nowMs);
+    const boundMs = ahead.length > 0 ? Math.min(...ahead) : nowMs + RELEASE_TIMEOUT_MS;
+    const signal = AbortSignal.timeout(boundMs - nowMs);
+    // Holds that queued during this round join it when the write's bound is within their deadline
+    // (a write must never outlive a review it answers); the others wait for the next round.
+    const join = (): void => {
+      if (queue.holds.length === 0) return;
+      const waiting: PendingHold[] = [];
+      for (const pending of queue.holds) (pending.deadlineMs >= boundMs ? holds : waiting).push(pending);
+      queue.holds = waiting;
+    };
     try {
-      const quota = await store.update(key, roundChange(key, holds, releases, accepted), signal, { fresh });
+      const quota = await store.update(key, roundChange(key, batch, accepted, join), signal, { fresh });
       // A quota deleted meanwhile limits nothing any more.
       for (const pending of quota ? accepted : holds) decideOnce(pending, { ok: true });
       return [];
@@ -136,7 +181,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
       for (const pending of holds) pending.inRound = true;
       const releases = queue.releases;
       queue.releases = new Set();
-      const maybeWritten = await round(key, holds, releases, uncertain);
+      const maybeWritten = await round(key, queue, { holds, releases }, uncertain);
       // Refused holds whose write may have landed: the next round takes them out (or they expire),
       // reading the object afresh, since no copy we hold shows what that write did.
       uncertain = maybeWritten.length > 0;
@@ -215,5 +260,5 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     return { ok: true };
   };
 
-  return { reserve };
+  return { reserve, busy: (key) => queues.get(key)?.busy ?? false };
 }

@@ -37,10 +37,12 @@ export function liveReservations(quota: WorkspaceQuota, nowMs: number): QuotaRes
 
 /**
  * `status.used` plus the given reservations (usually the live ones, minus any the caller replaces).
- * Before the status writer has ever written `used`, `fallbackUsed` (this replica's count) stands in.
+ * Before the status writer has ever written `used`, `fallbackUsed` (this replica's count) stands in;
+ * with `settled`, it stands in always (a settling write replaces `used` with it).
  */
-export function agreedUsage(quota: WorkspaceQuota, fallbackUsed: ResourceList, reservations: readonly QuotaReservation[]): ResourceList {
-  let used = quota.status.used ?? fallbackUsed;
+export function agreedUsage(quota: WorkspaceQuota, fallbackUsed: ResourceList, reservations: readonly QuotaReservation[], { settled = false } = {}): ResourceList {
+  // `settled`: the caller's usage is the one this very write settles to, and replaces `status.used`.
+  let used = settled ? fallbackUsed : (quota.status.used ?? fallbackUsed);
   for (const reservation of reservations) used = addLists(used, reservation.charge);
   return used;
 }
@@ -63,15 +65,6 @@ export function isCounted(reservation: QuotaReservation, version: PlacementVersi
   if (!version || version.generation < reservation.minGeneration) return false;
   // A placement deleted and created again under the same name is another object: its uid tells.
   return reservation.uid === undefined || version.uid === undefined || reservation.uid === version.uid;
-}
-
-/** The reservations a status write keeps: live ones whose placement the writer's usage does not count yet. */
-export function uncountedReservations(
-  quota: WorkspaceQuota,
-  versionOf: (placementKey: string) => PlacementVersion | undefined,
-  nowMs: number,
-): QuotaReservation[] {
-  return liveReservations(quota, nowMs).filter((reservation) => !isCounted(reservation, versionOf(reservation.placement)));
 }
 
 export function toWireReservation(reservation: QuotaReservation): WireReservation {

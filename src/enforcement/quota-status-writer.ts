@@ -1,6 +1,7 @@
 import type { WorkspaceQuota } from '../api/resources.js';
 import type { QuotaStore } from '../consistency/quota-store.js';
-import { expiresAtMs, isOlderVersion, sameReservations, toWireReservation, uncountedReservations } from '../core/quota-agreement.js';
+import type { Settle } from '../consistency/quota-reserver.js';
+import { expiresAtMs, isCounted, isOlderVersion, liveReservations, sameReservations, toWireReservation } from '../core/quota-agreement.js';
 import { desiredQuotaStatus, quotaStatusCurrent } from '../core/quota-status.js';
 import type { TrackedState } from '../state/tracked-state.js';
 
@@ -25,6 +26,12 @@ export interface QuotaStatusWriterOptions {
   readonly log: StatusWriterLog;
   /** Changes within this window are written together: a burst of admissions costs one write per quota. */
   readonly debounceMs?: number;
+  /**
+   * Whether this replica's reserver is writing the quota now. Those writes settle too (the reserver
+   * is given the same settlement), so the writer waits for them to end instead of competing for
+   * the object: on a hot quota every write of its own would only cost the reservers a conflict.
+   */
+  readonly reserving?: (quotaKey: string) => boolean;
 }
 
 export interface QuotaStatusWriter {
@@ -37,6 +44,38 @@ export interface QuotaStatusWriter {
   /** Writes what is pending now; resolves when done. */
   flush(): Promise<void>;
   stop(): void;
+}
+
+export interface SettlementOptions {
+  readonly state: TrackedState;
+  /** Whether this replica may settle now: its tracker is complete and it holds the Lease. */
+  readonly ready: () => boolean;
+  /** The WorkloadPlacement resourceVersion the tracker's view is as of. */
+  readonly placementsVersion: () => string;
+}
+
+/**
+ * What settling a quota means from one snapshot of the tracker (docs/consistency.md): the status
+ * `used` is recomputed to, which reservations that usage already counts (they are dropped in the same
+ * write), and whether the status differs. Undefined when this replica may not settle, or its view is
+ * older than the one `used` was written from. The status writer settles with it, and so does the
+ * Lease holder's reserver in its own writes (one writer fewer on a hot quota).
+ */
+export function createSettlement(options: SettlementOptions): Settle {
+  const { state, ready, placementsVersion } = options;
+  return (key, quota, nowMs) => {
+    if (!ready()) return undefined;
+    const asOf = placementsVersion();
+    if (isOlderVersion(asOf, quota.status.usedAsOf)) return undefined;
+    const used = state.used(key);
+    const desired = desiredQuotaStatus(quota, used, new Date(nowMs).toISOString());
+    return {
+      status: { ...desired, usedAsOf: asOf },
+      used,
+      counts: (reservation) => isCounted(reservation, state.placementVersion(reservation.placement)),
+      changed: !quotaStatusCurrent(quota, desired),
+    };
+  };
 }
 
 /**
@@ -54,15 +93,15 @@ export function createQuotaStatusWriter(options: QuotaStatusWriterOptions): Quot
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
 
+  const settlement = createSettlement({ state, ready: () => true, placementsVersion });
   const settled = (key: string) => (quota: WorkspaceQuota) => {
-    const asOf = placementsVersion();
-    if (isOlderVersion(asOf, quota.status.usedAsOf)) return undefined;
     const nowMs = clock();
-    const desired = desiredQuotaStatus(quota, state.used(key), new Date(nowMs).toISOString());
-    const reservations = uncountedReservations(quota, (placement) => state.placementVersion(placement), nowMs);
-    if (quotaStatusCurrent(quota, desired) && sameReservations(quota.status.reservations, reservations)) return undefined;
-    log.debug({ quota: key, used: desired.used, phase: desired.phase, reservations: reservations.length }, 'writing quota status');
-    return { ...desired, reservations: reservations.map(toWireReservation), usedAsOf: asOf };
+    const settling = settlement(key, quota, nowMs);
+    if (!settling) return undefined;
+    const reservations = liveReservations(quota, nowMs).filter((reservation) => !settling.counts(reservation));
+    if (!settling.changed && sameReservations(quota.status.reservations, reservations)) return undefined;
+    log.debug({ quota: key, used: settling.status.used, phase: settling.status.phase, reservations: reservations.length }, 'writing quota status');
+    return { ...settling.status, reservations: reservations.map(toWireReservation) };
   };
 
   /**
@@ -88,6 +127,10 @@ export function createQuotaStatusWriter(options: QuotaStatusWriterOptions): Quot
 
   const writeOne = async (key: string): Promise<void> => {
     if (!ready()) return; // the `ready` event touches every quota again
+    if (options.reserving?.(key)) {
+      touch(key); // settled by the reserver's writes meanwhile; checked again after the debounce
+      return;
+    }
     try {
       touchAtExpiry(key, await store.update(key, settled(key), AbortSignal.timeout(WRITE_TIMEOUT_MS)));
     } catch (error) {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { ApiException } from '@kubernetes/client-node';
-import { createQuotaReserver, type Hold, type QuotaReserver } from '../../../src/consistency/quota-reserver.js';
+import { createQuotaReserver, type Hold, type QuotaReserver, type Settle, type Settlement } from '../../../src/consistency/quota-reserver.js';
 import { QuotaStore, type QuotaRef } from '../../../src/consistency/quota-store.js';
 import { mustParse, type ResourceList } from '../../../src/quantity/index.js';
 import { FakeQuotaApi } from '../../builders/fake-quota-api.js';
@@ -70,6 +70,38 @@ describe('createQuotaReserver', () => {
     // What /metrics reports of it: one write landed, after one conflict and one retry.
     expect(store.counters).toEqual({ writes: 1, conflicts: 1, retries: 1 });
     expect(api.reservations().map((reservation) => reservation.request)).toEqual(['a']);
+  });
+
+  it('decides the holds that queued during a conflicted write in its retry, in arrival order', async () => {
+    const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '7' } }));
+    const { reserver } = replica(api);
+    const late: Promise<unknown>[] = [];
+    api.beforeWrite = (fake) => {
+      if (fake.patches !== 1) return;
+      // While the first write is out, another writer gets in and two more reviews queue up.
+      fake.write({ used: { cpu: '7' } });
+      late.push(reserver.reserve(hold('b', '2')), reserver.reserve(hold('c', '2')));
+    };
+    expect(await reserver.reserve(hold('a', '1'))).toEqual({ ok: true });
+    expect(await Promise.all(late)).toEqual([{ ok: true }, { ok: false, message: 'exceeded quota team-a/compute: cpu requested 2, used 10, hard 10' }]);
+    // One conflicted write and one retry that carried all three: no third write for the late ones.
+    expect(api.patches).toBe(2);
+    expect(api.reservations().map((reservation) => reservation.request)).toEqual(['a', 'b']);
+  });
+
+  it('keeps a queued hold out of a running write that could outlive its deadline', async () => {
+    const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' } }));
+    const { reserver } = replica(api);
+    let early: Promise<unknown> | undefined;
+    api.beforeWrite = (fake) => {
+      if (fake.patches !== 1) return;
+      fake.write({ used: { cpu: '0' } });
+      early = reserver.reserve(hold('early', '1', { deadlineMs: NOW + 1_000 }));
+    };
+    expect(await reserver.reserve(hold('a', '1'))).toEqual({ ok: true });
+    expect(await early).toEqual({ ok: true });
+    // The retry carried only `a`; `early` got a write of its own, bounded by its own deadline.
+    expect(api.patches).toBe(3);
   });
 
   it('re-decides an admitted hold after a conflict: a competing write can turn it into a denial', async () => {
@@ -149,6 +181,52 @@ describe('createQuotaReserver', () => {
       ok: false,
       message: 'could not reserve on quota team-a/compute: the API server answered 500: etcdserver: request timed out; try again',
     });
+  });
+});
+
+describe('a reserver that settles (the Lease holder)', () => {
+  const old = { request: 'old', placement: 'team-a/old', minGeneration: 1, charge: { cpu: '4', placements: '1' }, expires: new Date(NOW + 10_000).toISOString() };
+  /** Its tracker sees `old` and one more placement nobody reserved: 5 cpu in all. */
+  const settlement: Settlement = {
+    status: { used: { cpu: '5', placements: '2' }, phase: 'Active' },
+    used: cpu('5'),
+    counts: (reservation) => reservation.request === 'old',
+    changed: true,
+  };
+
+  function settlingReplica(api: FakeQuotaApi, settle: Settle): QuotaReserver {
+    const tracked = quota(structuredClone(api.object));
+    const store = new QuotaStore({ api, tracked: (key) => (key === KEY ? tracked : undefined) });
+    return createQuotaReserver({ store, fallbackUsed: () => ({}), clock: () => NOW, log: silent, settle });
+  }
+
+  it('decides on the usage it settles to and writes it in the same write, dropping what it counts', async () => {
+    const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' }, reservations: [old] }));
+    const reserver = settlingReplica(api, () => settlement);
+    // On status alone (0 used + 4 reserved) 6 more would fit; the tracker shows 5 used.
+    expect(await reserver.reserve(hold('big', '6'))).toEqual({ ok: false, message: 'exceeded quota team-a/compute: cpu requested 6, used 5, hard 10' });
+    expect(await reserver.reserve(hold('small', '5'))).toEqual({ ok: true });
+    expect(api.object.status).toMatchObject({ used: { cpu: '5', placements: '2' } });
+    expect(api.reservations().map((reservation) => reservation.request)).toEqual(['small']);
+  });
+
+  it('with the other replica reserving at the same time, still admits exactly K', async () => {
+    const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' }, reservations: [old] }));
+    // The settling replica's tracker holds `old` (4 cpu): 6 more fit, whoever admits them.
+    const settling = settlingReplica(api, () => ({ ...settlement, status: { used: { cpu: '4', placements: '1' }, phase: 'Active' }, used: cpu('4') }));
+    const other = replica(api).reserver;
+    const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? settling : other).reserve(hold(`r${i}`))));
+    expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(6);
+    expect(api.reservations()).toHaveLength(6);
+    expect(api.object.status).toMatchObject({ used: { cpu: '4', placements: '1' } });
+  });
+
+  it('leaves used alone when it may not settle, and decides on status as any replica', async () => {
+    const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' }, reservations: [old] }));
+    const reserver = settlingReplica(api, () => undefined);
+    expect(await reserver.reserve(hold('big', '6'))).toEqual({ ok: true });
+    expect(api.object.status).toMatchObject({ used: { cpu: '0' } });
+    expect(api.reservations().map((reservation) => reservation.request)).toEqual(['old', 'big']);
   });
 });
 
