@@ -223,6 +223,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
   const observabilityPort = (reportsHttps.server.address() as AddressInfo).port;
   log.info({ port: observabilityPort, host: observability.host, auth: observability.auth }, 'observability listening (/metrics, /reports/*, /dashboard)');
   tracker.on('ready', () => reports.aggregate());
+  tracker.on('change', () => reports.touch());
   reports.start();
 
   tracker.start().catch((err: unknown) => log.error({ err }, 'tracker failed to start'));

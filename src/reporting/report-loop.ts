@@ -7,6 +7,9 @@ import { renderHistoryJson } from './render.js';
 import { produceReports, renderReport, REPORT_CONTENT_TYPES, type ReportFormat, type ReportSet } from './report-set.js';
 import { snapshotOf } from './snapshot.js';
 
+/** How soon after a change the latest report shows it; changes within it share one snapshot. */
+const REFRESH_MS = 1_000;
+
 export interface ReportLoopOptions {
   readonly state: TrackedState;
   readonly config: DecisionConfig;
@@ -18,8 +21,13 @@ export interface ReportLoopOptions {
 }
 
 export interface ReportLoop {
-  /** Takes a snapshot now (also what the timer does every interval). */
+  /** Takes a snapshot now and keeps it in the history (what the timer does every interval). */
   aggregate(): ReportSet | undefined;
+  /**
+   * The state changed: within REFRESH_MS the latest report shows it (without a history entry, so the
+   * history keeps its interval), instead of up to a whole interval later.
+   */
+  touch(): void;
   latest(): ReportSet | undefined;
   readonly history: ReportHistory;
   start(): void;
@@ -35,15 +43,26 @@ export function createReportLoop(options: ReportLoopOptions): ReportLoop {
   const history = new ReportHistory({ retentionMs: options.history.retentionMs, maxEntries: options.history.maxEntries });
   let latest: ReportSet | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let refresh: NodeJS.Timeout | undefined;
+  const report = (): ReportSet | undefined => {
+    if (!options.ready()) return undefined;
+    latest = produceReports(snapshotOf(options.state, options.config, options.clock()), history.entries());
+    return latest;
+  };
   const aggregate = (): ReportSet | undefined => {
-    if (!options.ready()) return latest;
-    const set = produceReports(snapshotOf(options.state, options.config, options.clock()), history.entries());
+    const set = report();
+    if (!set) return latest;
     history.append(set.entry);
-    latest = set;
     return set;
   };
   return {
     aggregate,
+    touch: () => {
+      refresh ??= setTimeout(() => {
+        refresh = undefined;
+        report();
+      }, REFRESH_MS).unref();
+    },
     latest: () => latest,
     history,
     start: () => {
@@ -51,7 +70,9 @@ export function createReportLoop(options: ReportLoopOptions): ReportLoop {
     },
     stop: () => {
       clearInterval(timer);
+      clearTimeout(refresh);
       timer = undefined;
+      refresh = undefined;
     },
   };
 }
