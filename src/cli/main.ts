@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { runCheck } from './check.js';
 import { InputError } from './load.js';
 
@@ -26,17 +26,18 @@ function usageError(message: string): never {
   throw new InputError(`${message}\n${USAGE}`);
 }
 
+/** The options `check` and `report` share: the state files, the clock, the config, the output format. */
+const STATE_OPTIONS = {
+  filename: { type: 'string', short: 'f', multiple: true, default: [] as string[] },
+  now: { type: 'string' },
+  config: { type: 'string' },
+  output: { type: 'string', short: 'o', default: 'text' },
+} satisfies ParseArgsConfig['options'];
+
 async function check(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: {
-      filename: { type: 'string', short: 'f', multiple: true, default: [] },
-      review: { type: 'string' },
-      old: { type: 'string' },
-      now: { type: 'string' },
-      config: { type: 'string' },
-      output: { type: 'string', short: 'o', default: 'text' },
-    },
+    options: { ...STATE_OPTIONS, review: { type: 'string' }, old: { type: 'string' } },
     strict: true,
     allowPositionals: false,
   });
@@ -60,12 +61,7 @@ const isReportFormat = (format: string): format is (typeof REPORT_FORMATS)[numbe
 async function report(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: {
-      filename: { type: 'string', short: 'f', multiple: true, default: [] },
-      now: { type: 'string' },
-      config: { type: 'string' },
-      output: { type: 'string', short: 'o', default: 'text' },
-    },
+    options: STATE_OPTIONS,
     strict: true,
     allowPositionals: false,
   });
