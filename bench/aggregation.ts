@@ -23,7 +23,7 @@ import { historyEntry, ReportHistory } from '../src/reporting/history.js';
 import { snapshotOf } from '../src/reporting/snapshot.js';
 import { NOW } from '../test/builders/objects.js';
 import { buildState, describeSize, LARGE } from './lib/population.js';
-import { fmt, table, verdict, type Result } from './lib/report.js';
+import { fmt, positiveCount, table, verdict, type Result } from './lib/report.js';
 
 export const name = 'aggregation';
 
@@ -33,7 +33,6 @@ const SAMPLE_EVERY = 100;
 const HISTORY_SLACK = 1.1;
 const INTERVAL_MS = 30_000;
 
-const positive = (env: string | undefined, fallback: number): number => (env && Number(env) > 0 ? Math.floor(Number(env)) : fallback);
 
 /** A full GC on demand: the heap figures must not depend on when V8 last collected. */
 function collector(): () => void {
@@ -124,8 +123,8 @@ function historyMemory(snapshot: ReportSnapshot, maxEntries: number, gc: () => v
 
 export function run(): Promise<Result> {
   const gc = collector();
-  const rounds = positive(process.env.BENCH_AGGREGATION_ROUNDS, 7);
-  const maxEntries = Math.min(positive(process.env.BENCH_HISTORY_ENTRIES, 200), HISTORY_ROUNDS);
+  const rounds = positiveCount(process.env.BENCH_AGGREGATION_ROUNDS, 7);
+  const maxEntries = Math.min(positiveCount(process.env.BENCH_HISTORY_ENTRIES, 200), HISTORY_ROUNDS);
   console.log(`population: ${describeSize(LARGE)}`);
   let snapshot: ReportSnapshot | undefined;
   const buildMs = timeMs(() => (snapshot = snapshotOfPopulation()));

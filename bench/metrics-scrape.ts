@@ -19,12 +19,11 @@ import { produceReports, type ReportSet } from '../src/reporting/report-set.js';
 import { snapshotOf } from '../src/reporting/snapshot.js';
 import { NOW } from '../test/builders/objects.js';
 import { buildState, describeSize, LARGE } from './lib/population.js';
-import { fmt, table, verdict, type Result } from './lib/report.js';
+import { fmt, positiveCount, table, verdict, type Result } from './lib/report.js';
 
 export const name = 'metrics-scrape';
 
 const GOAL_RATIO = 2;
-const positive = (env: string | undefined, fallback: number): number => (env && Number(env) > 0 ? Math.floor(Number(env)) : fallback);
 const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
 async function timeMs(work: () => Promise<unknown>): Promise<number> {
@@ -45,7 +44,7 @@ function floorRegistry(count: number): Registry {
 }
 
 export async function run(): Promise<Result> {
-  const rounds = positive(process.env.BENCH_METRICS_ROUNDS, 5);
+  const rounds = positiveCount(process.env.BENCH_METRICS_ROUNDS, 5);
   console.log(`population: ${describeSize(LARGE)}`);
   const set: ReportSet = produceReports(snapshotOf(buildState(LARGE), decisionConfigSchema.parse({}), NOW), []);
   // A new object per round: the service re-renders the state families whenever the snapshot changes.

@@ -13,7 +13,7 @@
 import { timestampMs } from '../src/api/fields.js';
 import { conflictStrategies } from '../src/api/resources.js';
 import { aggregateClusterStatuses, type AggregationInput, type AggregationSettings } from '../src/core/status-aggregation.js';
-import { fmt, verdict, type Result } from './lib/report.js';
+import { fmt, positiveCount, verdict, type Result } from './lib/report.js';
 import { alternate } from './lib/timing.js';
 
 export const name = 'status-aggregation';
@@ -23,7 +23,6 @@ const NOW = Date.parse('2026-11-23T12:00:00Z');
 const SETTINGS: AggregationSettings = { staleAfterMs: 300_000, clusterPriority: ['eu-west-2', 'us-east-1'] };
 const REGIONS = ['us-east', 'us-west', 'eu-west', 'eu-central', 'ap-south', 'ap-northeast'];
 
-const positive = (env: string | undefined, fallback: number): number => (env && Number(env) > 0 ? Math.floor(Number(env)) : fallback);
 
 /** Placement i: three clusters of 60, entries as syncers write them (RFC 3339 times, seconds apart). */
 function population(count: number): AggregationInput[] {
@@ -68,8 +67,8 @@ function aggregateAll(inputs: readonly AggregationInput[]): number {
 }
 
 export function run(): Promise<Result> {
-  const count = positive(process.env.BENCH_STATUS_PLACEMENTS, 100_000);
-  const rounds = positive(process.env.BENCH_STATUS_ROUNDS, 7);
+  const count = positiveCount(process.env.BENCH_STATUS_PLACEMENTS, 100_000);
+  const rounds = positiveCount(process.env.BENCH_STATUS_ROUNDS, 7);
   const inputs = population(count);
   console.log(`population: ${count} placements x 3 clusters (${inputs.reduce((n, input) => n + input.entries.length, 0)} entries), strategies in turn`);
   const { floorMs, workMs: aggregateMs } = alternate(rounds, () => readEntries(inputs), () => aggregateAll(inputs), 'aggregate');

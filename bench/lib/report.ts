@@ -53,3 +53,6 @@ export const verdict = (pass: boolean): string => (pass ? 'PASS' : 'MISS');
 export function resultLine(name: string, result: Result): string {
   return `RESULT ${name} value=${fmt(result.value)} floor=${fmt(result.floor)} ratio=${result.ratio.toFixed(3)} goal=${result.goal} ${verdict(result.pass)}`;
 }
+
+/** A whole, positive count from the environment (`BENCH_*`), or the fallback when unset or not one. */
+export const positiveCount = (env: string | undefined, fallback: number): number => (env && Number(env) > 0 ? Math.floor(Number(env)) : fallback);
