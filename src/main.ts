@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { TrackedKind, TrackedObject } from './api/resources.js';
+import { mustParse } from './quantity/index.js';
 import { ReservationLedger } from './state/reservations.js';
 import { TrackedState } from './state/tracked-state.js';
 import { createQuotaReserver } from './consistency/quota-reserver.js';
@@ -87,6 +88,10 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     // The Lease holder settles in its reservation writes too: on a hot quota the status writer then
     // waits while they run (reserving, below), and the two replicas' reservers are the only writers.
     settle: createSettlement({ state, ready: leading, placementsVersion: () => tracker.stats().resourceVersions.WorkloadPlacement }),
+    shares:
+      config.quotaShareFraction > 0
+        ? { owner: identity, fraction: mustParse(config.quotaShareFraction), ttlMs: config.reservationTtlSeconds * 1000 }
+        : undefined,
   });
   const statusWriter = createQuotaStatusWriter({
     state,

@@ -22,6 +22,8 @@ export const MAX_SELECTOR_TERMS = 32;
 export const MAX_SELECTOR_VALUES = 256;
 /** An AdmissionRequest uid (a UUID is 36). */
 export const MAX_UID_LENGTH = 128;
+/** Shares of one WorkspaceQuota's headroom: one per webhook replica (docs/consistency.md). */
+export const MAX_SHARES = 64;
 /** Violations or issues named in one message before "and N more". */
 export const MAX_NAMED = 10;
 

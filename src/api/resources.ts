@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { mustParse, type ResourceList } from '../quantity/index.js';
 import { atMost, chargeListField, conditionsField, durationField, objectMetaField, resourceListField, timestampField, uniqueBy } from './fields.js';
-import { MAX_CLUSTERS, MAX_NAME_LENGTH, MAX_SELECTOR_TERMS, MAX_SELECTOR_VALUES } from './limits.js';
+import { MAX_CLUSTERS, MAX_NAME_LENGTH, MAX_SELECTOR_TERMS, MAX_SELECTOR_VALUES, MAX_SHARES } from './limits.js';
 
 export const GROUP = 'tmc.kcp.io';
 export const VERSION = 'v1alpha1';
@@ -133,6 +133,28 @@ export const quotaReservationField = z.object({
 
 export type QuotaReservation = z.output<typeof quotaReservationField>;
 
+/**
+ * A replica's share of a quota's headroom (docs/consistency.md, "Shares"): claimed by
+ * compare-and-swap, spent by its owner alone with JSON patches guarded by `epoch`, which any other
+ * writer changes when it takes `available` back.
+ */
+export const quotaShareField = z.object({
+  epoch: z.string().min(1).max(64),
+  /** The quota's metadata.generation it was granted under: a changed spec makes it stale. */
+  generation: z.number().int().min(0),
+  /** Headroom the owner may still admit from. */
+  available: chargeListField,
+  /** Renewed by each of the owner's writes; past it any writer takes `available` back. */
+  expires: timestampField,
+  /** What the owner admitted from the share and the status writer has not counted in `used` yet. */
+  reservations: z
+    .array(quotaReservationField)
+    .superRefine(uniqueBy((reservation) => reservation.request, 'reservation request'))
+    .default([]),
+});
+
+export type QuotaShare = z.output<typeof quotaShareField>;
+
 /** SPEC §6: Hard evicts what is over its limits, Soft only marks it. */
 export const enforcementModes = ['Soft', 'Hard'] as const;
 export type EnforcementMode = (typeof enforcementModes)[number];
@@ -163,6 +185,8 @@ export const workspaceQuotaSchema = z.object({
         .default([]),
       /** The WorkloadPlacement resourceVersion whose view `used` was computed from. */
       usedAsOf: z.string().optional(),
+      /** Per replica (its identity): a share of the headroom it admits from without contention. */
+      shares: atMost(MAX_SHARES, 'shares', z.record(z.string().min(1).max(MAX_NAME_LENGTH), quotaShareField)).default({}),
     })
     .prefault({}),
 });

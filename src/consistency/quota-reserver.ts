@@ -1,10 +1,10 @@
 import { describeApiError } from '../api/errors.js';
 import type { QuotaReservation, WorkspaceQuota } from '../api/resources.js';
-import { admitInOrder, agreedUsage, liveReservations, toWireReservation } from '../core/quota-agreement.js';
+import { decideRound, fitInShare, othersAvailable, roundBasis, roundStatus, settlePatch, shareReservations, spendShare, usableShare } from '../core/quota-shares.js';
 import { describeViolation } from '../core/messages.js';
 import { quotaLimits } from '../core/quotas.js';
-import type { ResourceList } from '../quantity/index.js';
-import type { QuotaStore } from './quota-store.js';
+import type { Quantity, ResourceList } from '../quantity/index.js';
+import { STALE, type QuotaStore } from './quota-store.js';
 
 /** One admission's charge on the WorkspaceQuotas it must fit. */
 export interface Hold {
@@ -29,7 +29,7 @@ export interface ReserverLog {
 /** Settling a quota from this replica's tracker, as the status writer does (enforcement/quota-status-writer.ts). */
 export interface Settlement {
   /** The status fields a settling write sets (hard, used, summary, phase, conditions, usedAsOf). */
-  readonly status: { readonly used: Record<string, string>; readonly phase: string };
+  readonly status: { readonly used: Record<string, string>; readonly phase: string; readonly usedAsOf?: string };
   /** The usage that status counts: it stands for `status.used` in the round's decisions. */
   readonly used: ResourceList;
   /** Whether that usage already counts the reservation's placement (the write drops it). */
@@ -52,7 +52,24 @@ export interface QuotaReserverOptions {
    * folded into the same compare-and-swap, so a hot quota is written by the reservers alone.
    */
   readonly settle?: Settle | undefined;
+  /** Shares of the headroom (docs/consistency.md, "Shares"); without, every admission is a compare-and-swap round. */
+  readonly shares?: ShareOptions | undefined;
 }
+
+export interface ShareOptions {
+  /** This replica's identity: the key of its share. */
+  readonly owner: string;
+  /** Of the headroom left after a round, the part the round claims for this replica (0 < f ≤ 1). */
+  readonly fraction: Quantity;
+  /** A share not renewed for this long may be taken back by any writer. */
+  readonly ttlMs: number;
+}
+
+/**
+ * Reservations the quota object may hold before shares stop being spent: compare-and-swap rounds
+ * take over, and the Lease holder's settle them (the object, and every write of it, stays small).
+ */
+const MAX_UNSETTLED = 64;
 
 export interface QuotaReserver {
   /** Reserves on every quota of the hold (in key order) or on none. */
@@ -78,6 +95,14 @@ interface Batch {
   readonly releases: ReadonlySet<string>;
 }
 
+/** What spending from a share left: holds for a compare-and-swap round, and what a failed patch may have written. */
+interface Spent {
+  readonly rest: PendingHold[];
+  /** The share was taken back meanwhile: nothing was written, and this replica's copies are stale. */
+  readonly stale: boolean;
+  readonly maybeWritten: string[];
+}
+
 interface QuotaQueue {
   holds: PendingHold[];
   releases: Set<string>;
@@ -94,6 +119,14 @@ function decideOnce(pending: PendingHold, outcome: HoldOutcome): void {
   pending.resolve(outcome);
 }
 
+/** The holds still undecided: those past their deadline are refused first (nothing is written for them). */
+function openHolds(key: string, holds: readonly PendingHold[], nowMs: number): PendingHold[] {
+  for (const pending of holds) {
+    if (pending.deadlineMs <= nowMs) decideOnce(pending, { ok: false, message: `could not reserve on quota ${key} before the request's deadline; try again` });
+  }
+  return holds.filter((pending) => !pending.decided);
+}
+
 const notInTime = (key: string): string => `could not confirm quota ${key} in time: the API server did not answer before the request's deadline; retry`;
 
 /**
@@ -105,37 +138,87 @@ const notInTime = (key: string): string => `could not confirm quota ${key} in ti
  * decided again, on the fresh state (the trap of Kubernetes #141904).
  */
 export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserver {
-  const { store, fallbackUsed, clock, log, settle } = options;
+  const { store, fallbackUsed, clock, log, settle, shares } = options;
   const queues = new Map<string, QuotaQueue>();
 
   /** The status a round writes: live reservations, minus released and re-reviewed ones, plus the holds that fit. */
   const roundChange = (key: string, batch: Batch, accepted: PendingHold[], join: () => void) => (quota: WorkspaceQuota) => {
-    const { holds, releases } = batch;
     // Every attempt, the first and each after a conflict, also decides the holds that have queued
     // meanwhile: under contention a retry then admits everything waiting instead of only its own batch.
     join();
     const nowMs = clock();
     accepted.length = 0;
-    for (const pending of holds) {
-      if (pending.deadlineMs <= nowMs) decideOnce(pending, { ok: false, message: `could not reserve on quota ${key} before the request's deadline; try again` });
-    }
-    const open = holds.filter((pending) => !pending.decided);
-    const replaced = new Set([...releases, ...open.map((pending) => pending.reservation.request)]);
+    const open = openHolds(key, batch.holds, nowMs);
     // Settling in the same write: one snapshot of the tracker gives `used` and the reservations it
     // already counts, exactly as the status writer's own write would (docs/consistency.md).
     const settling = settle?.(key, quota, nowMs);
-    const live = liveReservations(quota, nowMs);
-    const kept = live.filter((reservation) => !replaced.has(reservation.request) && !settling?.counts(reservation));
-    const used = settling ? agreedUsage(quota, settling.used, kept, { settled: true }) : agreedUsage(quota, fallbackUsed(key), kept);
-    const verdicts = admitInOrder(quotaLimits(quota), used, open.map((pending) => pending.reservation.charge));
+    const replaced = new Set([...batch.releases, ...open.map((pending) => pending.reservation.request)]);
+    const basis = roundBasis(quota, { nowMs, replaced, settling, fallbackUsed: settling ? {} : fallbackUsed(key) });
+    const decision = decideRound({
+      limits: quotaLimits(quota),
+      used: basis.used,
+      claimed: othersAvailable(quota, shares?.owner ?? '', nowMs),
+      charges: open.map((pending) => pending.reservation.charge),
+      fraction: shares?.fraction,
+    });
     open.forEach((pending, i) => {
-      const violation = verdicts[i];
+      const violation = decision.verdicts[i];
       if (violation) decideOnce(pending, { ok: false, message: describeViolation(violation).join('; ') });
       else accepted.push(pending);
     });
-    const unchanged = accepted.length === 0 && kept.length === quota.status.reservations.length && !settling?.changed;
-    if (unchanged) return undefined;
-    return { ...settling?.status, reservations: [...kept, ...accepted.map((pending) => pending.reservation)].map(toWireReservation) };
+    const admitted = accepted.map((pending) => pending.reservation);
+    return roundStatus(quota, { basis, decision, admitted, settling, owner: shares?.owner, expires: shareExpiry(nowMs), nowMs });
+  };
+
+  const shareExpiry = (nowMs: number): string => new Date(nowMs + (shares?.ttlMs ?? 0)).toISOString();
+
+  /** What this replica's own share fits of the holds, in order; undefined when it may not spend now. */
+  const spendable = (key: string, holds: PendingHold[], nowMs: number) => {
+    const quota = store.latest(key);
+    const share = shares && quota && usableShare(quota, shares.owner, nowMs);
+    if (!shares || !quota || !share) return undefined;
+    if (quota.status.reservations.length + shareReservations(quota, () => true).length >= MAX_UNSETTLED) return undefined;
+    const open = holds.filter((pending) => !pending.decided && pending.deadlineMs > nowMs);
+    const fits = fitInShare(share, open.map((pending) => pending.reservation.charge));
+    const spending = open.filter((_, i) => fits[i]);
+    // Bounded by every hold of the round: those left for compare-and-swap wait on this patch too.
+    return spending.length > 0 ? { owner: shares.owner, quota, share, spending, boundMs: Math.min(...open.map((pending) => pending.deadlineMs)) } : undefined;
+  };
+
+  /**
+   * Holds this replica's own share fits, spent in one guarded JSON patch: no precondition on the
+   * object's version, so the other replicas' writes in between do not make it fail. Returns the
+   * holds left for a compare-and-swap round (those the share does not fit; all of them when the
+   * share was taken back), and the requests a failed patch may still have written.
+   */
+  const spend = async (key: string, holds: PendingHold[]): Promise<Spent> => {
+    const nowMs = clock();
+    const plan = spendable(key, holds, nowMs);
+    if (!plan) return { rest: holds, stale: false, maybeWritten: [] };
+    const { owner, quota, share, spending, boundMs } = plan;
+    const rest = holds.filter((pending) => !spending.includes(pending));
+    const signal = AbortSignal.timeout(boundMs - nowMs);
+    const reservations = spending.map((pending) => pending.reservation);
+    // The Lease holder settles in the same patch: still no precondition, so nobody conflicts.
+    const settling = settle?.(key, quota, nowMs);
+    const settleOps = (settling && settlePatch(quota, settling, nowMs)) ?? [];
+    try {
+      const written = await store.patch(key, quota, [...spendShare(owner, share, reservations, shareExpiry(nowMs)), ...settleOps], signal);
+      if (written === STALE) return { rest: holds, stale: true, maybeWritten: [] };
+      for (const pending of spending) decideOnce(pending, { ok: true });
+      return { rest, stale: false, maybeWritten: [] };
+    } catch (error) {
+      refuseAfterFailure(key, spending, error, signal);
+      return { rest, stale: false, maybeWritten: reservations.map((reservation) => reservation.request) };
+    }
+  };
+
+  /** A write failed or was cut off (it may still have landed): its holds are refused, saying why. */
+  const refuseAfterFailure = (key: string, holds: readonly PendingHold[], error: unknown, signal: AbortSignal): void => {
+    const timedOut = signal.aborted;
+    log.warn({ quota: key, err: error, timedOut }, 'quota reservation write failed');
+    const message = timedOut ? notInTime(key) : `could not reserve on quota ${key}: ${describeApiError(error)}; try again`;
+    for (const pending of holds) decideOnce(pending, { ok: false, message });
   };
 
   /**
@@ -166,27 +249,40 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
       for (const pending of quota ? accepted : holds) decideOnce(pending, { ok: true });
       return [];
     } catch (error) {
-      const timedOut = signal.aborted;
-      log.warn({ quota: key, err: error, timedOut }, 'quota reservation write failed');
-      const message = timedOut ? notInTime(key) : `could not reserve on quota ${key}: ${describeApiError(error)}; try again`;
-      for (const pending of holds) decideOnce(pending, { ok: false, message });
+      refuseAfterFailure(key, holds, error, signal);
       return accepted.map((pending) => pending.reservation.request);
     }
   };
 
+  /**
+   * One turn of a quota's queue: what waits is spent from this replica's share when it can be, the
+   * rest goes to a compare-and-swap round. Resolves to whether this replica's copy of the quota is
+   * uncertain afterwards (a write that may have landed unseen, or a share taken back).
+   */
+  const turn = async (key: string, queue: QuotaQueue, uncertain: boolean): Promise<boolean> => {
+    let holds = queue.holds.splice(0);
+    for (const pending of holds) pending.inRound = true;
+    const releases = queue.releases;
+    queue.releases = new Set();
+    let fresh = uncertain;
+    // From the share first, when this replica's copy can be trusted and nothing is to be given back.
+    if (!uncertain && releases.size === 0) {
+      const spent = await spend(key, holds);
+      holds = spent.rest;
+      fresh = spent.stale || spent.maybeWritten.length > 0;
+      spent.maybeWritten.forEach((request) => releases.add(request));
+      if (holds.length === 0 && releases.size === 0) return fresh;
+    }
+    const maybeWritten = await round(key, queue, { holds, releases }, fresh);
+    // Refused holds whose write may have landed: the next round takes them out (or they expire),
+    // reading the object afresh, since no copy we hold shows what that write did.
+    if (holds.length > 0) for (const request of maybeWritten) queue.releases.add(request);
+    return maybeWritten.length > 0;
+  };
+
   const drain = async (key: string, queue: QuotaQueue): Promise<void> => {
     let uncertain = false;
-    while (queue.holds.length > 0 || queue.releases.size > 0) {
-      const holds = queue.holds.splice(0);
-      for (const pending of holds) pending.inRound = true;
-      const releases = queue.releases;
-      queue.releases = new Set();
-      const maybeWritten = await round(key, queue, { holds, releases }, uncertain);
-      // Refused holds whose write may have landed: the next round takes them out (or they expire),
-      // reading the object afresh, since no copy we hold shows what that write did.
-      uncertain = maybeWritten.length > 0;
-      if (holds.length > 0) for (const request of maybeWritten) queue.releases.add(request);
-    }
+    while (queue.holds.length > 0 || queue.releases.size > 0) uncertain = await turn(key, queue, uncertain);
     queue.busy = false;
     queues.delete(key);
   };

@@ -1,6 +1,7 @@
 import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import { GROUP, VERSION, workspaceQuotaSchema, type WorkspaceQuota } from '../api/resources.js';
 import { isOlderVersion } from '../core/quota-agreement.js';
+import type { JsonPatchOperation } from '../core/quota-shares.js';
 import { withSignal } from '../ops/kube-request.js';
 import { BoundedCache } from '../state/bounded-cache.js';
 
@@ -16,20 +17,29 @@ export interface QuotaStatusApi {
   get(ref: QuotaRef, signal: AbortSignal): Promise<unknown>;
   /** Merge-patches `status`, but only if the object still has `resourceVersion`; a 409 otherwise. Aborted with `signal`. */
   patchStatus(ref: QuotaRef, resourceVersion: string, status: object, signal: AbortSignal): Promise<unknown>;
+  /**
+   * Applies an RFC 6902 patch to the newest object, without a resourceVersion precondition: its own
+   * `test` operations guard it (422 when one fails, and nothing is written). Aborted with `signal`.
+   */
+  jsonPatchStatus(ref: QuotaRef, operations: readonly JsonPatchOperation[], signal: AbortSignal): Promise<unknown>;
 }
 
 /** What to write given the quota as it is now; undefined when nothing needs writing. */
 export type StatusChange = (quota: WorkspaceQuota) => object | undefined;
 
 const CONFLICT = Symbol('conflict');
+/** A guarded patch whose `test` failed: the object is not what the patch was decided from; nothing was written. */
+export const STALE = Symbol('stale');
 const refOf = (quota: WorkspaceQuota): QuotaRef => ({ namespace: quota.metadata.namespace ?? 'default', name: quota.metadata.name });
 const isConflict = (error: unknown): boolean => error instanceof ApiException && error.code === 409;
 const isNotFound = (error: unknown): boolean => error instanceof ApiException && error.code === 404;
+const isUnprocessable = (error: unknown): boolean => error instanceof ApiException && error.code === 422;
 
 /** CustomObjectsApi through the service's identity; the resourceVersion in the patch is the precondition. */
 export function kubernetesQuotaStatusApi(kubeConfig: KubeConfig): QuotaStatusApi {
   const api = kubeConfig.makeApiClient(CustomObjectsApi);
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
   const target = ({ namespace, name }: QuotaRef) => ({ group: GROUP, version: VERSION, plural: 'workspacequotas', namespace, name });
   return {
     get: async (ref, signal) => {
@@ -45,6 +55,8 @@ export function kubernetesQuotaStatusApi(kubeConfig: KubeConfig): QuotaStatusApi
         { ...target(ref), body: { metadata: { resourceVersion }, status } },
         withSignal(signal, mergePatch),
       )) as unknown,
+    jsonPatchStatus: async (ref, operations, signal) =>
+      (await api.patchNamespacedCustomObjectStatus({ ...target(ref), body: operations }, withSignal(signal, jsonPatch))) as unknown,
   };
 }
 
@@ -109,6 +121,26 @@ export class QuotaStore {
       quota = await this.refetch(key, quota, signal);
     }
     return undefined;
+  }
+
+  /**
+   * One guarded JSON patch (a share spent by its owner, docs/consistency.md): the quota as written,
+   * undefined when it no longer exists, STALE when a `test` failed (422: nothing was written; the
+   * copies this store held are forgotten, they no longer tell the truth). Rejects on other errors,
+   * after which the patch may or may not have been applied.
+   */
+  async patch(key: string, quota: WorkspaceQuota, operations: readonly JsonPatchOperation[], signal: AbortSignal): Promise<WorkspaceQuota | undefined | typeof STALE> {
+    try {
+      const written = await this.options.api.jsonPatchStatus(refOf(quota), operations, signal);
+      this.counters.writes += 1;
+      return this.remember(key, written);
+    } catch (error) {
+      if (isNotFound(error)) return this.remember(key, undefined);
+      if (!isUnprocessable(error)) throw error;
+      this.counters.conflicts += 1;
+      this.newest.delete(key);
+      return STALE;
+    }
   }
 
   /** One compare-and-swap write; CONFLICT when the object moved on since `quota`. */

@@ -30,11 +30,6 @@ export interface PlacementVersion {
 /** When a reservation stops counting, ms since the epoch. */
 export const expiresAtMs = (reservation: QuotaReservation): number => timestampMs(reservation.expires);
 
-/** Reservations that still count at `nowMs` (an expired one held a create that never happened). */
-export function liveReservations(quota: WorkspaceQuota, nowMs: number): QuotaReservation[] {
-  return quota.status.reservations.filter((reservation) => expiresAtMs(reservation) > nowMs);
-}
-
 /**
  * `status.used` plus the given reservations (usually the live ones, minus any the caller replaces).
  * Before the status writer has ever written `used`, `fallbackUsed` (this replica's count) stands in;

@@ -1,7 +1,8 @@
-import type { WorkspaceQuota } from '../api/resources.js';
-import type { QuotaStore } from '../consistency/quota-store.js';
+import type { QuotaReservation, WorkspaceQuota } from '../api/resources.js';
+import { STALE, type QuotaStore } from '../consistency/quota-store.js';
 import type { Settle } from '../consistency/quota-reserver.js';
-import { expiresAtMs, isCounted, isOlderVersion, liveReservations, sameReservations, toWireReservation } from '../core/quota-agreement.js';
+import { expiresAtMs, isCounted, isOlderVersion, sameReservations, toWireReservation } from '../core/quota-agreement.js';
+import { rewriteShares, settlePatch, shareReservations } from '../core/quota-shares.js';
 import { desiredQuotaStatus, quotaStatusCurrent } from '../core/quota-status.js';
 import type { TrackedState } from '../state/tracked-state.js';
 
@@ -98,10 +99,14 @@ export function createQuotaStatusWriter(options: QuotaStatusWriterOptions): Quot
     const nowMs = clock();
     const settling = settlement(key, quota, nowMs);
     if (!settling) return undefined;
-    const reservations = liveReservations(quota, nowMs).filter((reservation) => !settling.counts(reservation));
-    if (!settling.changed && sameReservations(quota.status.reservations, reservations)) return undefined;
+    const keeps = (reservation: QuotaReservation): boolean => expiresAtMs(reservation) > nowMs && !settling.counts(reservation);
+    const reservations = quota.status.reservations.filter(keeps);
+    // Each share's reservations settle the same way; expired shares are taken back.
+    const shares = rewriteShares(quota, { keeps, revokeOthers: false, nowMs });
+    const sharesChanged = Object.keys(shares).length > 0;
+    if (!settling.changed && !sharesChanged && sameReservations(quota.status.reservations, reservations)) return undefined;
     log.debug({ quota: key, used: settling.status.used, phase: settling.status.phase, reservations: reservations.length }, 'writing quota status');
-    return { ...settling.status, reservations: reservations.map(toWireReservation) };
+    return { ...settling.status, reservations: reservations.map(toWireReservation), ...(sharesChanged ? { shares } : {}) };
   };
 
   /**
@@ -111,7 +116,8 @@ export function createQuotaStatusWriter(options: QuotaStatusWriterOptions): Quot
    */
   const expiryTimers = new Map<string, { atMs: number; timer: NodeJS.Timeout }>();
   const touchAtExpiry = (key: string, quota: WorkspaceQuota | undefined): void => {
-    const earliest = Math.min(...(quota?.status.reservations ?? []).map(expiresAtMs));
+    const held = quota ? [...quota.status.reservations, ...shareReservations(quota, () => true)] : [];
+    const earliest = Math.min(...held.map(expiresAtMs));
     if (!Number.isFinite(earliest)) return;
     const atMs = earliest + EXPIRY_SLACK_MS;
     const pending = expiryTimers.get(key);
@@ -125,6 +131,17 @@ export function createQuotaStatusWriter(options: QuotaStatusWriterOptions): Quot
     expiryTimers.set(key, { atMs, timer });
   };
 
+  /**
+   * Settling as a guarded JSON patch, which the replicas spending their shares do not make fail;
+   * STALE when that cannot be done (or its tests failed): the caller settles by compare-and-swap.
+   */
+  const settleInPlace = async (key: string, signal: AbortSignal): Promise<WorkspaceQuota | undefined | typeof STALE> => {
+    const copy = store.latest(key);
+    const settling = copy && settlement(key, copy, clock());
+    const operations = copy && settling && settlePatch(copy, settling, clock());
+    return copy && operations ? store.patch(key, copy, operations, signal) : STALE;
+  };
+
   const writeOne = async (key: string): Promise<void> => {
     if (!ready()) return; // the `ready` event touches every quota again
     if (options.reserving?.(key)) {
@@ -132,7 +149,9 @@ export function createQuotaStatusWriter(options: QuotaStatusWriterOptions): Quot
       return;
     }
     try {
-      touchAtExpiry(key, await store.update(key, settled(key), AbortSignal.timeout(WRITE_TIMEOUT_MS)));
+      const signal = AbortSignal.timeout(WRITE_TIMEOUT_MS);
+      const patched = await settleInPlace(key, signal);
+      touchAtExpiry(key, patched === STALE ? await store.update(key, settled(key), signal) : patched);
     } catch (error) {
       // The next event or resync touches it again; a deleted quota simply stops being tracked.
       log.warn({ quota: key, err: error }, 'quota status write failed');

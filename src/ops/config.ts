@@ -113,6 +113,11 @@ export const serviceConfigSchema = decisionConfigSchema.extend({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   /** How long an admitted placement that never shows up in the watch keeps counting. */
   reservationTtlSeconds: z.number().positive().max(3600).default(30),
+  /**
+   * Of a quota's headroom left after an admission, the part a replica claims as its share and admits
+   * from without contending with the others (docs/consistency.md, "Shares"); 0 turns shares off.
+   */
+  quotaShareFraction: z.number().min(0).max(1).default(0.5),
   bodyLimitBytes: z.number().int().positive().default(DEFAULT_BODY_LIMIT),
   shutdownGraceSeconds: z.number().min(0).max(300).default(10),
   /** The aggregation loop behind the reports, the metrics and the dashboard (SPEC §7). */
@@ -168,6 +173,7 @@ export const ENV_KEYS: Readonly<Record<string, { path: readonly string[]; type: 
   PLACEMENT_QUOTA_KUBECONFIG: { path: ['kubeconfig'], type: 'string' },
   PLACEMENT_QUOTA_LOG_LEVEL: { path: ['logLevel'], type: 'string' },
   PLACEMENT_QUOTA_RESERVATION_TTL_SECONDS: { path: ['reservationTtlSeconds'], type: 'number' },
+  PLACEMENT_QUOTA_SHARE_FRACTION: { path: ['quotaShareFraction'], type: 'number' },
   PLACEMENT_QUOTA_ROOM_SUGGESTIONS: { path: ['roomSuggestions'], type: 'number' },
   PLACEMENT_QUOTA_SHUTDOWN_GRACE_SECONDS: { path: ['shutdownGraceSeconds'], type: 'number' },
   PLACEMENT_QUOTA_OBSERVABILITY_HOST: { path: ['observability', 'host'], type: 'string' },

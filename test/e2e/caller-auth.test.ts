@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { makeClientCertificate } from '../../scripts/lib/certs.js';
 import { probe, type WebhookReplica } from '../../scripts/lib/webhook-processes.js';
 import { anAdmissionReview, aPlacement, aQuota } from '../builders/objects.js';
-import { deleteFreshNamespaces, freshNamespace, kubectl, readySyncTarget } from './support/cluster.js';
+import { deleteFreshNamespaces, freshNamespace, kubectl, quotaReservations, readySyncTarget } from './support/cluster.js';
 import { apiServerIdentity, eventually, postTls, startTestWebhook, type ClientIdentity, type TestWebhook } from './support/webhook.js';
 
 type Manifest = Record<string, unknown>;
@@ -39,11 +39,7 @@ const forged = (name: string, uid: string, cpu = '1'): string =>
 const portOf = (index: number): number => (webhook.set.replicas[index] as WebhookReplica).port;
 
 /** The request uids the quota object holds reservations for, as the API server stores it. */
-async function reservations(): Promise<string[]> {
-  const listed = await kubectl(['get', 'wq', 'limit', '-n', ns, '-o', 'jsonpath={range .status.reservations[*]}{.request}{"\\n"}{end}']);
-  expect(listed.code).toBe(0);
-  return listed.stdout.split('\n').filter(Boolean);
-}
+const reservations = (): Promise<string[]> => quotaReservations(ns);
 
 beforeAll(async () => {
   webhook = await startTestWebhook('caller-auth', { replicas: 2 });

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { anAdmissionReview, aPlacement, aQuota } from '../builders/objects.js';
-import { deleteFreshNamespaces, freshNamespace, kubectl, readySyncTarget } from './support/cluster.js';
+import { deleteFreshNamespaces, freshNamespace, kubectl, quotaReservations, readySyncTarget } from './support/cluster.js';
 import { eventually, startTestWebhook, type TestWebhook } from './support/webhook.js';
 
 type Manifest = Record<string, unknown>;
@@ -52,11 +52,7 @@ const createAll = (ns: string, names: readonly string[]) => Promise.all(names.ma
 const names = (prefix: string, count = BURST) => Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
 
 /** The requests the quota object holds reservations for, as the API server stores it. */
-async function reservations(ns: string): Promise<string[]> {
-  const listed = await kubectl(['get', 'wq', 'limit', '-n', ns, '-o', 'jsonpath={range .status.reservations[*]}{.request}{"\\n"}{end}']);
-  expect(listed.code).toBe(0);
-  return listed.stdout.split('\n').filter(Boolean);
-}
+const reservations = (ns: string): Promise<string[]> => quotaReservations(ns);
 
 /** Whether every replica would admit `cpu` more now (a dry run reserves nothing). */
 async function everyReplicaAdmits(ns: string, cpu: number): Promise<void> {
@@ -92,8 +88,9 @@ describe('two replicas, one quota that fits exactly K', () => {
     expect(await stored(ns)).toBe(K);
     // The status writer settles every reservation into used.
     await eventually(async () => {
-      const status = await kubectl(['get', 'wq', 'limit', '-n', ns, '-o', 'jsonpath={.status.used.placements}/{.status.reservations[*].request}']);
-      expect(status.stdout).toBe(`${K}/`);
+      const used = await kubectl(['get', 'wq', 'limit', '-n', ns, '-o', 'jsonpath={.status.used.placements}']);
+      expect(used.stdout).toBe(`${K}`);
+      expect(await reservations(ns)).toEqual([]);
     });
   }, 120_000);
 
@@ -149,5 +146,30 @@ describe('two replicas, one quota that fits exactly K', () => {
     if (free > 0) await eventually(() => everyReplicaAdmits(ns, free), (TTL_SECONDS + 10) * 1000);
     await createAll(ns, names('q'));
     expect(await stored(ns)).toBe(K);
+  }, 120_000);
+
+  it('a replica killed while holding a share of the quota: the other takes the unspent part at once, and the share is gone once its reservations expire', async () => {
+    const ns = await quotaNamespace('share');
+    // The first admission is a compare-and-swap round; it claims half of what is left for replica 1.
+    expect((await review(1, createReview(ns, 'first', `${ns}-first`))).allowed).toBe(true);
+    const shares = async () => {
+      const listed = await kubectl(['get', 'wq', 'limit', '-n', ns, '-o', 'jsonpath={.status.shares}']);
+      return (listed.stdout ? JSON.parse(listed.stdout) : {}) as Record<string, { available: Record<string, string>; reservations: { request: string }[] }>;
+    };
+    expect(Object.values(await shares()).map((share) => share.available)).toEqual([{ cpu: '4500m', placements: '4500m' }]);
+    // The next two are spent from that share by JSON patches the API server applies under their tests.
+    for (const name of ['second', 'third']) expect((await review(1, createReview(ns, name, `${ns}-${name}`))).allowed).toBe(true);
+    const [held] = Object.values(await shares());
+    expect(held?.reservations.map((reservation) => reservation.request)).toEqual([`${ns}-second`, `${ns}-third`]);
+    expect(held?.available).toEqual({ cpu: '2500m', placements: '2500m' });
+    await webhook.kill(1);
+    // 3 of 10 held: the surviving replica admits exactly the other 7, its share's unspent 2.5 included.
+    const answers = await Promise.all(names('after', 10).map((name) => review(0, createReview(ns, name, `${ns}-${name}`))));
+    expect(answers.filter((answer) => answer.allowed)).toHaveLength(K - 3);
+    expect(await reservations(ns)).toHaveLength(K);
+    // No object ever appears for these reviews: every reservation expires, and the dead replica's
+    // share goes with them, written by the Lease holder (the survivor, once the dead one's 15 s Lease ran out).
+    await eventually(async () => expect(await shares()).toEqual({}), (TTL_SECONDS + 15 + 10) * 1000);
+    await webhook.restart();
   }, 120_000);
 });

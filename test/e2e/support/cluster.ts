@@ -119,3 +119,16 @@ export async function readySyncTarget(prefix: string, capacity: Record<string, s
   if (patched.code !== 0) throw new Error(`kubectl patch synctarget ${name} status failed: ${patched.stderr}`);
   return name;
 }
+
+/**
+ * The request uids quota `name` in `ns` holds reservations for, as the API server stores them: the
+ * shared list's and every replica's share's (docs/consistency.md).
+ */
+export async function quotaReservations(ns: string, name = 'limit'): Promise<string[]> {
+  const listed = await kubectl(['get', 'wq', name, '-n', ns, '-o', 'json']);
+  if (listed.code !== 0) throw new Error(`kubectl get wq failed: ${listed.stderr}`);
+  type Held = { reservations?: { request: string }[] };
+  const { status } = JSON.parse(listed.stdout) as { status?: Held & { shares?: Record<string, Held> } };
+  const lists = [status?.reservations ?? [], ...Object.values(status?.shares ?? {}).map((share) => share.reservations ?? [])];
+  return lists.flat().map((reservation) => reservation.request);
+}

@@ -94,13 +94,6 @@ export async function quotaNamespace(webhook: TestWebhook, prefix: string, hard:
   return ns;
 }
 
-/** The request uids quota `limit` in `ns` holds reservations for, as the API server stores it. */
-export async function reservations(ns: string): Promise<string[]> {
-  const listed = await kubectl(['get', 'wq', 'limit', '-n', ns, '-o', 'jsonpath={range .status.reservations[*]}{.request}{"\\n"}{end}']);
-  if (listed.code !== 0) throw new Error(`kubectl get wq failed: ${listed.stderr}`);
-  return listed.stdout.split('\n').filter(Boolean);
-}
-
 /** How many placements `ns` stores. */
 export async function stored(ns: string): Promise<number> {
   const listed = await kubectl(['get', 'wp', '-n', ns, '-o', 'name']);

@@ -4,8 +4,9 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { ApiException } from '@kubernetes/client-node';
-import { createQuotaReserver, type Hold, type QuotaReserver, type Settle, type Settlement } from '../../../src/consistency/quota-reserver.js';
+import { createQuotaReserver, type Hold, type HoldOutcome, type QuotaReserver, type Settle, type Settlement } from '../../../src/consistency/quota-reserver.js';
 import { QuotaStore, type QuotaRef } from '../../../src/consistency/quota-store.js';
+import type { JsonPatchOperation } from '../../../src/core/quota-shares.js';
 import { mustParse, type ResourceList } from '../../../src/quantity/index.js';
 import { FakeQuotaApi } from '../../builders/fake-quota-api.js';
 import { aQuota, NOW, quota } from '../../builders/objects.js';
@@ -21,10 +22,11 @@ interface Replica {
 }
 
 /** A replica whose tracker still holds the object as first listed (its copy lags every write). */
-function replica(api: FakeQuotaApi, options: { clock?: () => number; fallback?: ResourceList } = {}): Replica {
+function replica(api: FakeQuotaApi, options: { clock?: () => number; fallback?: ResourceList; shareAs?: string } = {}): Replica {
   const tracked = quota(structuredClone(api.object));
   const store = new QuotaStore({ api, tracked: (key) => (key === KEY ? tracked : undefined) });
-  const reserver = createQuotaReserver({ store, fallbackUsed: () => options.fallback ?? {}, clock: options.clock ?? (() => NOW), log: silent });
+  const shares = options.shareAs ? { owner: options.shareAs, fraction: mustParse('0.5'), ttlMs: 30_000 } : undefined;
+  const reserver = createQuotaReserver({ store, fallbackUsed: () => options.fallback ?? {}, clock: options.clock ?? (() => NOW), log: silent, shares });
   return { reserver, store };
 }
 
@@ -151,6 +153,7 @@ describe('createQuotaReserver', () => {
     const api = {
       get: (ref: QuotaRef) => byName[ref.name]!.get(),
       patchStatus: (ref: QuotaRef, rv: string, status: object, signal: AbortSignal) => byName[ref.name]!.patchStatus(ref, rv, status, signal),
+      jsonPatchStatus: (ref: QuotaRef, operations: readonly JsonPatchOperation[], signal: AbortSignal) => byName[ref.name]!.jsonPatchStatus(ref, operations, signal),
     };
     const store = new QuotaStore({ api, tracked: (key) => (apis[key] ? quota(structuredClone(apis[key].object)) : undefined) });
     const reserver = createQuotaReserver({ store, fallbackUsed: () => ({}), clock: () => NOW, log: silent });
@@ -280,5 +283,81 @@ describe('QuotaStore', () => {
     const store = new QuotaStore({ api, tracked: () => quota(unversioned) });
     await expect(store.update(KEY, () => ({ used: { cpu: '1' } }), new AbortController().signal)).rejects.toThrow('quota team-a/compute has no resourceVersion to compare-and-swap on; not writing');
     expect(api.patches).toBe(0);
+  });
+
+  describe('with shares of the headroom', () => {
+    const sharesOf = (api: FakeQuotaApi) => (api.object.status?.shares ?? {}) as Record<string, { epoch: string; available: Record<string, string>; reservations: { request: string }[] }>;
+
+    it('admits exactly K of N holds arriving in waves at two replicas, most of them spent from shares', async () => {
+      const api = new FakeQuotaApi(aQuotaObject({ cpu: '20' }, { used: { cpu: '0' } }));
+      const replicas = [replica(api, { shareAs: 'a' }), replica(api, { shareAs: 'b' })];
+      const outcomes: HoldOutcome[] = [];
+      for (let wave = 0; wave < 10; wave += 1) {
+        const holds = Array.from({ length: 4 }, (_, i) => replicas[i % 2]!.reserver.reserve(hold(`w${wave}-${i}`)));
+        outcomes.push(...(await Promise.all(holds)));
+      }
+      expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(20);
+      expect(api.allReservations()).toHaveLength(20);
+      const refusals = outcomes.filter((outcome) => !outcome.ok).map((outcome) => (outcome.ok ? '' : outcome.message));
+      expect(new Set(refusals)).toEqual(new Set(['exceeded quota team-a/compute: cpu requested 1, used 20, hard 20']));
+      expect(api.jsonPatches).toBeGreaterThan(api.patches - api.conflicts);
+    });
+
+    it('claims a share in the round that admits, then spends it with guarded JSON patches', async () => {
+      const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' } }));
+      const { reserver } = replica(api, { shareAs: 'a' });
+      expect(await reserver.reserve(hold('first'))).toEqual({ ok: true });
+      // 10 − 1 left, half of it claimed: 4.5 cpu and 4.5 placements (the quota does not limit placements).
+      expect(sharesOf(api).a?.available).toEqual({ cpu: '4500m' });
+      for (const request of ['second', 'third']) expect(await reserver.reserve(hold(request))).toEqual({ ok: true });
+      expect(api.jsonPatches).toBe(2);
+      expect(sharesOf(api).a?.available).toEqual({ cpu: '2500m' });
+      expect(sharesOf(api).a?.reservations.map((reservation) => reservation.request)).toEqual(['second', 'third']);
+      expect(api.reservations().map((reservation) => reservation.request)).toEqual(['first']);
+    });
+
+    it("takes another replica's unspent share back when a hold would not fit otherwise, and that replica's next spend falls back", async () => {
+      const api = new FakeQuotaApi(aQuotaObject({ cpu: '4' }, { used: { cpu: '0' } }));
+      const a = replica(api, { shareAs: 'a' });
+      const b = replica(api, { shareAs: 'b' });
+      expect(await a.reserver.reserve(hold('a1'))).toEqual({ ok: true }); // a's share: 1.5 of the 3 left
+      expect(await b.reserver.reserve(hold('b1', '2'))).toEqual({ ok: true }); // 1.5 unclaimed: b takes a's share back
+      expect(sharesOf(api).a).toBeUndefined(); // it held no reservations: removed, not just emptied
+      // a's share is gone: its spend fails its test, and the compare-and-swap round finds 1 cpu left.
+      expect(await a.reserver.reserve(hold('a2'))).toEqual({ ok: true });
+      expect(api.failedTests).toBe(1);
+      expect(await a.reserver.reserve(hold('a3'))).toEqual({ ok: false, message: 'exceeded quota team-a/compute: cpu requested 1, used 4, hard 4' });
+      expect(api.allReservations().map((reservation) => reservation.request).sort()).toEqual(['a1', 'a2', 'b1']);
+    });
+
+    it('uses the share of a replica that is gone at once when the quota needs it, without waiting for its expiry', async () => {
+      const share = { epoch: 'rv-1', generation: 1, available: { cpu: '6' }, expires: new Date(NOW + 30_000).toISOString(), reservations: [] };
+      const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '4' }, shares: { gone: share } }));
+      const { reserver } = replica(api, { shareAs: 'a' });
+      const outcomes = await Promise.all(Array.from({ length: 8 }, (_, i) => reserver.reserve(hold(`r${i}`))));
+      expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(6);
+      expect(sharesOf(api).gone).toBeUndefined();
+    });
+
+    it('leaves a share granted under an older spec unspent: a lowered hard is decided by compare-and-swap', async () => {
+      const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' } }));
+      const { reserver } = replica(api, { shareAs: 'a' });
+      expect(await reserver.reserve(hold('first'))).toEqual({ ok: true });
+      api.object.spec = { hard: { cpu: '1' } };
+      api.object.metadata.generation = 2;
+      expect(await reserver.reserve(hold('second'))).toEqual({ ok: false, message: 'exceeded quota team-a/compute: cpu requested 1, used 1, hard 1' });
+      expect(api.jsonPatches).toBe(0);
+    });
+
+    it('refuses the holds of a spend whose answer never came, and takes their reservations out afterwards', async () => {
+      const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' } }));
+      const { reserver } = replica(api, { shareAs: 'a' });
+      expect(await reserver.reserve(hold('first'))).toEqual({ ok: true });
+      api.stallNext = 'applied';
+      const lost = await reserver.reserve(hold('lost', '1', { deadlineMs: NOW + 50 }));
+      expect(lost.ok).toBe(false);
+      await until(() => !api.allReservations().some((reservation) => reservation.request === 'lost'), 'the lost reservation taken out');
+      expect(api.allReservations().map((reservation) => reservation.request)).toEqual(['first']);
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { QuotaReservation } from '../../../src/api/resources.js';
-import { admitInOrder, agreedUsage, isCounted, isOlderVersion, liveReservations, sameReservations, toWireReservation } from '../../../src/core/quota-agreement.js';
+import { admitInOrder, agreedUsage, isCounted, isOlderVersion, sameReservations, toWireReservation } from '../../../src/core/quota-agreement.js';
+import { roundBasis } from '../../../src/core/quota-shares.js';
 import { quotaLimits } from '../../../src/core/quotas.js';
 import { formatList, mustParse } from '../../../src/quantity/index.js';
 import { aQuota, NOW, quota } from '../../builders/objects.js';
@@ -50,13 +51,16 @@ describe('agreed usage', () => {
   const expired = reservation('expired', { charge: { cpu: mustParse('4') }, expires: new Date(NOW).toISOString() });
   const q = withStatus({ used: { cpu: '3' }, reservations: [wire(live), wire(expired)] });
 
+  const basis = (nowMs: number) => roundBasis(q, { nowMs, replaced: new Set(), fallbackUsed: {} });
+
   it('counts live reservations only; expiry is exclusive of its instant', () => {
-    expect(liveReservations(q, NOW).map((r) => r.request)).toEqual(['live']);
-    expect(liveReservations(q, NOW - 1).map((r) => r.request)).toEqual(['live', 'expired']);
+    expect(basis(NOW).kept.map((r) => r.request)).toEqual(['live']);
+    expect(basis(NOW - 1).kept.map((r) => r.request)).toEqual(['live', 'expired']);
   });
 
   it('is status.used plus the given reservations, or the fallback before used is written', () => {
-    expect(formatList(agreedUsage(q, {}, liveReservations(q, NOW)))).toEqual({ cpu: '5' });
+    expect(formatList(basis(NOW).used)).toEqual({ cpu: '5' });
+    expect(formatList(agreedUsage(q, {}, [live]))).toEqual({ cpu: '5' });
     expect(formatList(agreedUsage(withStatus({}), { cpu: mustParse('7') }, []))).toEqual({ cpu: '7' });
   });
 
