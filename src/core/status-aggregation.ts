@@ -137,7 +137,8 @@ function generationOf(entry: ClusterStatusEntry, generation: number): Generation
 }
 
 function named(clusters: readonly string[]): Pick<StatusConflict, 'clusters' | 'more'> {
-  const sorted = [...clusters].sort(compareText);
+  // The lists come in C's order (sorted) but for NotTargeted: copied and sorted only when needed.
+  const sorted = ascending(clusters) ? clusters : [...clusters].sort(compareText);
   if (sorted.length <= MAX_NAMED) return { clusters: sorted };
   return { clusters: sorted.slice(0, MAX_NAMED), more: sorted.length - MAX_NAMED };
 }
@@ -196,24 +197,28 @@ function statusConflicts(reported: readonly Reported[]): StatusConflict[] {
   return conflicts;
 }
 
-/** The entry the strategy prefers first; every order is total (cluster names are unique). */
-function strategyOrder(strategy: ConflictStrategy, priority: readonly string[]): (a: Reported, b: Reported) => number {
-  const byName = (a: Reported, b: Reported) => compareText(a.entry.cluster, b.entry.cluster);
-  // An entry without a readable lastUpdated is never preferred by time.
-  const timeOf = (r: Reported, sign: number) => (Number.isNaN(r.updatedMs) ? Number.POSITIVE_INFINITY : sign * r.updatedMs);
-  switch (strategy) {
-    case 'UseNewest':
-      return (a, b) => timeOf(a, -1) - timeOf(b, -1) || byName(a, b);
-    case 'UseOldest':
-      return (a, b) => timeOf(a, 1) - timeOf(b, 1) || byName(a, b);
-    default: {
-      const rank = (r: Reported) => {
-        const index = priority.indexOf(r.entry.cluster);
-        return index < 0 ? priority.length : index;
-      };
-      return (a, b) => rank(a) - rank(b) || byName(a, b);
-    }
+// An entry without a readable lastUpdated is never preferred by time.
+const timeOf = (r: Reported, sign: number): number => (Number.isNaN(r.updatedMs) ? Number.POSITIVE_INFINITY : sign * r.updatedMs);
+
+function rankOf(r: Reported, priority: readonly string[]): number {
+  const index = priority.indexOf(r.entry.cluster);
+  return index < 0 ? priority.length : index;
+}
+
+/** How much sooner the strategy prefers `a` than `b` (negative: `a` first); every order is total (cluster names are unique). */
+function preference(strategy: ConflictStrategy, priority: readonly string[], a: Reported, b: Reported): number {
+  const byStrategy = strategy === 'UseNewest' ? timeOf(a, -1) - timeOf(b, -1) : strategy === 'UseOldest' ? timeOf(a, 1) - timeOf(b, 1) : rankOf(a, priority) - rankOf(b, priority);
+  return byStrategy || compareText(a.entry.cluster, b.entry.cluster);
+}
+
+/** The entry the strategy prefers first: one pass, since only the first of its order is wanted. */
+function preferred(reported: readonly Reported[], strategy: ConflictStrategy, priority: readonly string[]): Reported {
+  let best = reported[0] as Reported;
+  for (let i = 1; i < reported.length; i++) {
+    const candidate = reported[i] as Reported;
+    if (preference(strategy, priority, candidate, best) < 0) best = candidate;
   }
+  return best;
 }
 
 function whyPicked(strategy: ConflictStrategy, winner: Reported, priority: readonly string[]): string {
@@ -243,7 +248,7 @@ function pick(reported: readonly Reported[], total: number, strategy: ConflictSt
     const phases = [...new Set(reported.map(({ entry }) => entry.phase))].sort(compareText);
     return { phase: UNKNOWN, why: `Manual: the clusters report different phases (${phases.join(', ')}); nothing is picked until they agree`, unresolved: true };
   }
-  const winner = [...reported].sort(strategyOrder(strategy, settings.clusterPriority))[0] as Reported;
+  const winner = preferred(reported, strategy, settings.clusterPriority);
   return { phase: winner.entry.phase || UNKNOWN, winner: winner.entry.cluster, why: whyPicked(strategy, winner, settings.clusterPriority), unresolved: false };
 }
 
@@ -261,19 +266,23 @@ function clusterNamesText(clusters: readonly string[]): string {
 }
 
 function conditionOf(picked: Choice, conflicts: readonly StatusConflict[], strategy: ConflictStrategy): WantedCondition {
-  const disagreement = conflicts.filter((conflict) => conflict.type === 'Status' || conflict.type === 'Generation');
   if (picked.unresolved) {
+    const disagreement = conflicts.filter((conflict) => conflict.type === 'Status' || conflict.type === 'Generation');
     return { type: STATUS_CONFLICT, status: 'True', reason: 'ManualResolutionRequired', message: `${disagreement.map((c) => c.message).join('; ')}; ${picked.why}` };
   }
   if (picked.winner !== undefined) return { type: STATUS_CONFLICT, status: 'False', reason: `ResolvedBy${strategy}`, message: picked.why };
   return { type: STATUS_CONFLICT, status: 'False', reason: picked.nothing ? 'NothingReported' : 'ClustersAgree', message: picked.why };
 }
 
+/** Whether the names are sorted and each once. */
+function ascending(names: readonly string[]): boolean {
+  for (let i = 1; i < names.length; i++) if (compareText(names[i - 1] as string, names[i] as string) >= 0) return false;
+  return true;
+}
+
 /** C sorted, each once; the list itself when it already is (placementClusters gives it so). */
 function sortedClusters(clusters: readonly string[]): readonly string[] {
-  let ordered = true;
-  for (let i = 1; ordered && i < clusters.length; i++) ordered = compareText(clusters[i - 1] as string, clusters[i] as string) < 0;
-  if (ordered) return clusters;
+  if (ascending(clusters)) return clusters;
   const sorted = [...clusters].sort(compareText);
   for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) return sorted.filter((cluster, j) => j === 0 || cluster !== sorted[j - 1]);
   return sorted;
@@ -282,11 +291,17 @@ function sortedClusters(clusters: readonly string[]): readonly string[] {
 /** Few entries (the common case) are found faster by a scan than through a Map built for them. */
 const SCAN_BELOW = 8;
 
-function entryFinder(entries: readonly ClusterStatusEntry[]): (cluster: string) => ClusterStatusEntry | undefined {
-  if (entries.length < SCAN_BELOW) return (cluster) => entries.find((entry) => entry.cluster === cluster);
+function entriesByCluster(entries: readonly ClusterStatusEntry[]): Map<string, ClusterStatusEntry> | undefined {
+  if (entries.length < SCAN_BELOW) return undefined;
   const byCluster = new Map<string, ClusterStatusEntry>();
   for (const entry of entries) byCluster.set(entry.cluster, entry);
-  return (cluster) => byCluster.get(cluster);
+  return byCluster;
+}
+
+function entryOf(entries: readonly ClusterStatusEntry[], byCluster: Map<string, ClusterStatusEntry> | undefined, cluster: string): ClusterStatusEntry | undefined {
+  if (byCluster) return byCluster.get(cluster);
+  for (const entry of entries) if (entry.cluster === cluster) return entry;
+  return undefined;
 }
 
 interface Counts {
@@ -299,19 +314,21 @@ interface Counts {
 /** The aggregation of one placement's cluster statuses at `nowMs`. The same entries in any order give the same result. */
 export function aggregateClusterStatuses(input: AggregationInput, settings: AggregationSettings, nowMs: number): Aggregation {
   const clusters = sortedClusters(input.clusters);
-  const find = entryFinder(input.entries);
+  const byCluster = entriesByCluster(input.entries);
   const reported: Reported[] = [];
   const states: ClusterState[] = [];
   const missing: string[] = [];
   const counts: Counts = { reported: 0, current: 0, running: 0, stale: 0 };
   for (const cluster of clusters) {
-    const entry = find(cluster);
+    const entry = entryOf(input.entries, byCluster, cluster);
     if (!entry) {
       missing.push(cluster);
       states.push({ cluster, reported: false, generation: 'unknown', stale: false });
       continue;
     }
-    const { updatedMs, stale, generation } = judge(entry, input.generation, nowMs, settings.staleAfterMs);
+    const updatedMs = entry.lastUpdated === undefined ? NaN : timestampMs(entry.lastUpdated);
+    const stale = Number.isNaN(updatedMs) || nowMs - updatedMs > settings.staleAfterMs;
+    const generation = generationOf(entry, input.generation);
     reported.push({ entry, updatedMs });
     states.push({ cluster, reported: true, phase: entry.phase, generation, stale });
     count(counts, generation === 'current', stale, entry.phase);
@@ -321,12 +338,6 @@ export function aggregateClusterStatuses(input: AggregationInput, settings: Aggr
   const picked = pick(reported, clusters.length, input.strategy, settings);
   const status = statusOf(input, clusters, counts, { picked, conflicts });
   return { clusters: states, conflicts, status, condition: conditionOf(picked, conflicts, input.strategy), placed: clusters.length > 0 && counts.running === clusters.length };
-}
-
-/** When a cluster's entry was written, whether that is too long ago, and how its generation compares. */
-function judge(entry: ClusterStatusEntry, generation: number, nowMs: number, staleAfterMs: number): { updatedMs: number; stale: boolean; generation: GenerationState } {
-  const updatedMs = entry.lastUpdated === undefined ? NaN : timestampMs(entry.lastUpdated);
-  return { updatedMs, stale: Number.isNaN(updatedMs) || nowMs - updatedMs > staleAfterMs, generation: generationOf(entry, generation) };
 }
 
 function conflictsOf(reported: readonly Reported[], missing: readonly string[], notTargeted: readonly string[]): StatusConflict[] {
