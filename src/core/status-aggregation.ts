@@ -148,21 +148,23 @@ const listed = (clusters: readonly string[]): string => {
   return more ? `${shown.join(', ')} and ${more} more` : shown.join(', ');
 };
 
-/** Groups entries by a text key: `key → clusters`, keys sorted. */
-function groupBy(reported: readonly Reported[], keyOf: (entry: ClusterStatusEntry) => string): [string, string[]][] {
-  const groups = new Map<string, string[]>();
-  for (const { entry } of reported) {
-    const key = keyOf(entry);
-    const clusters = groups.get(key) ?? [];
-    clusters.push(entry.cluster);
-    groups.set(key, clusters);
+/** Groups entries by a text key: `key → entries`, keys sorted. */
+function groupBy(reported: readonly Reported[], keyOf: (entry: ClusterStatusEntry) => string): [string, Reported[]][] {
+  const groups = new Map<string, Reported[]>();
+  for (const r of reported) {
+    const key = keyOf(r.entry);
+    const group = groups.get(key);
+    if (group) group.push(r);
+    else groups.set(key, [r]);
   }
   return [...groups.entries()].sort(([a], [b]) => compareText(a, b));
 }
 
+const clustersOf = (reported: readonly Reported[]): string[] => reported.map(({ entry }) => entry.cluster);
+
 const generationText = (entry: ClusterStatusEntry): string => (entry.observedGeneration === undefined ? 'none' : String(entry.observedGeneration));
-const describeGroups = (groups: readonly [string, string[]][], what: (key: string) => string): string =>
-  groups.map(([key, clusters]) => `${what(key)} on ${listed(clusters)}`).join('; ');
+const describeGroups = (groups: readonly [string, Reported[]][], what: (key: string) => string): string =>
+  groups.map(([key, group]) => `${what(key)} on ${listed(clustersOf(group))}`).join('; ');
 
 /** Whether every entry gives the same value (the common case: a quick loop instead of grouping). */
 function allSame(reported: readonly Reported[], valueOf: (entry: ClusterStatusEntry) => string | number | undefined): boolean {
@@ -176,23 +178,25 @@ function allSame(reported: readonly Reported[], valueOf: (entry: ClusterStatusEn
 const phaseOf = (entry: ClusterStatusEntry): string => entry.phase;
 const observedOf = (entry: ClusterStatusEntry): number | undefined => entry.observedGeneration;
 
-function generationConflicts(reported: readonly Reported[]): StatusConflict[] {
-  if (allSame(reported, observedOf)) return [];
+function generationConflicts(reported: readonly Reported[], oneGeneration: boolean): StatusConflict[] {
+  if (oneGeneration) return [];
   const groups = groupBy(reported, generationText);
   if (groups.length < 2) return [];
-  const clusters = reported.map(({ entry }) => entry.cluster);
-  return [{ type: 'Generation', ...named(clusters), message: `observedGeneration ${describeGroups(groups, (key) => key)}` }];
+  return [{ type: 'Generation', ...named(clustersOf(reported)), message: `observedGeneration ${describeGroups(groups, String)}` }];
 }
 
-function statusConflicts(reported: readonly Reported[]): StatusConflict[] {
+const phaseText = (phase: string): string => phase || '(empty)';
+
+function statusConflicts(reported: readonly Reported[], oneGeneration: boolean): StatusConflict[] {
   if (allSame(reported, phaseOf)) return [];
   const conflicts: StatusConflict[] = [];
-  for (const [generation, clusters] of groupBy(reported, generationText)) {
-    const atGeneration = reported.filter(({ entry }) => clusters.includes(entry.cluster));
-    const phases = groupBy(atGeneration, (entry) => entry.phase);
+  // One generation (the common case) is one group: no grouping needed.
+  const byGeneration = oneGeneration ? [[generationText((reported[0] as Reported).entry), reported] as const] : groupBy(reported, generationText);
+  for (const [generation, atGeneration] of byGeneration) {
+    const phases = groupBy(atGeneration, phaseOf);
     if (phases.length < 2) continue;
-    const message = `phase ${describeGroups(phases, (phase) => phase || '(empty)')} (observedGeneration ${generation})`;
-    conflicts.push({ type: 'Status', ...named(clusters), message });
+    const message = `phase ${describeGroups(phases, phaseText)} (observedGeneration ${generation})`;
+    conflicts.push({ type: 'Status', ...named(clustersOf(atGeneration)), message });
   }
   return conflicts;
 }
@@ -341,8 +345,9 @@ export function aggregateClusterStatuses(input: AggregationInput, settings: Aggr
 }
 
 function conflictsOf(reported: readonly Reported[], missing: readonly string[], notTargeted: readonly string[]): StatusConflict[] {
-  const conflicts = generationConflicts(reported);
-  conflicts.push(...statusConflicts(reported));
+  const oneGeneration = allSame(reported, observedOf);
+  const conflicts = generationConflicts(reported, oneGeneration);
+  conflicts.push(...statusConflicts(reported, oneGeneration));
   if (missing.length > 0) conflicts.push({ type: 'Missing', ...named(missing), message: `no status from ${listed(missing)}` });
   if (notTargeted.length > 0) conflicts.push({ type: 'NotTargeted', ...named(notTargeted), message: `ignored: ${listed(notTargeted)} not among the placement's clusters` });
   return conflicts;
