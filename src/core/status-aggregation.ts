@@ -1,6 +1,7 @@
 import { timestampMs, type Condition } from '../api/fields.js';
 import { capped, MAX_NAMED } from '../api/limits.js';
 import type { ConflictStrategy, WorkloadPlacement } from '../api/resources.js';
+import { inOrder } from '../quantity/resource-list.js';
 import { placementClusters } from './charging.js';
 import { withConditions, type WantedCondition } from './placement-conditions.js';
 
@@ -138,7 +139,7 @@ function generationOf(entry: ClusterStatusEntry, generation: number): Generation
 
 function named(clusters: readonly string[]): Pick<StatusConflict, 'clusters' | 'more'> {
   // The lists come in C's order (sorted) but for NotTargeted: copied and sorted only when needed.
-  const sorted = ascending(clusters) ? clusters : [...clusters].sort(compareText);
+  const sorted = ascending(clusters) ? clusters : inOrder([...clusters]);
   if (sorted.length <= MAX_NAMED) return { clusters: sorted };
   return { clusters: sorted.slice(0, MAX_NAMED), more: sorted.length - MAX_NAMED };
 }
@@ -257,12 +258,11 @@ function pick(reported: readonly Reported[], total: number, strategy: ConflictSt
 }
 
 function clusterNamesText(clusters: readonly string[]): string {
-  let length = clusters.length - 1;
-  for (const cluster of clusters) length += cluster.length;
-  if (length <= MAX_CLUSTER_NAMES_LENGTH) return clusters.join(',');
+  // Concatenated, not joined: for the usual few names that is cheaper than Array#join.
   let text = '';
-  for (const [i, cluster] of clusters.entries()) {
-    const next = text === '' ? cluster : `${text},${cluster}`;
+  for (let i = 0; i < clusters.length; i++) {
+    const cluster = clusters[i] as string;
+    const next = i === 0 ? cluster : `${text},${cluster}`;
     if (next.length > MAX_CLUSTER_NAMES_LENGTH) return `${text},+${clusters.length - i} more`;
     text = next;
   }
@@ -287,7 +287,7 @@ function ascending(names: readonly string[]): boolean {
 /** C sorted, each once; the list itself when it already is (placementClusters gives it so). */
 function sortedClusters(clusters: readonly string[]): readonly string[] {
   if (ascending(clusters)) return clusters;
-  const sorted = [...clusters].sort(compareText);
+  const sorted = inOrder([...clusters]);
   for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) return sorted.filter((cluster, j) => j === 0 || cluster !== sorted[j - 1]);
   return sorted;
 }
