@@ -353,20 +353,27 @@ function conflictsOf(reported: readonly Reported[], missing: readonly string[], 
   return conflicts;
 }
 
+/** The conflict with its message cut to the CRD's bound; itself when it fits (the usual case). */
+function cappedConflict(conflict: StatusConflict): StatusConflict {
+  const message = capped(conflict.message, MAX_TEXT_LENGTH);
+  return message === conflict.message ? conflict : { ...conflict, message };
+}
+
 function statusOf(input: AggregationInput, clusters: readonly string[], counts: Counts, { picked, conflicts }: { picked: Choice; conflicts: readonly StatusConflict[] }): AggregatedStatus {
   const total = clusters.length;
-  const status: AggregatedStatus = {
+  const status: { -readonly [K in keyof AggregatedStatus]: AggregatedStatus[K] } = {
     phase: capped(picked.phase, MAX_PHASE_LENGTH),
     observedGeneration: input.generation,
     strategy: input.strategy,
     clusters: { total, reported: counts.reported, current: counts.current, running: counts.running, stale: counts.stale },
     ready: `${counts.running}/${total}`,
     clusterNames: clusterNamesText(clusters),
-    ...(picked.winner === undefined ? {} : { winner: picked.winner }),
     why: capped(picked.why, MAX_TEXT_LENGTH),
-    conflicts: conflicts.length === 0 ? [] : conflicts.slice(0, MAX_CONFLICTS).map((conflict) => ({ ...conflict, message: capped(conflict.message, MAX_TEXT_LENGTH) })),
+    conflicts: conflicts.length === 0 ? [] : conflicts.slice(0, MAX_CONFLICTS).map(cappedConflict),
   };
-  return conflicts.length > MAX_CONFLICTS ? { ...status, conflictsOmitted: conflicts.length - MAX_CONFLICTS } : status;
+  if (picked.winner !== undefined) status.winner = picked.winner;
+  if (conflicts.length > MAX_CONFLICTS) status.conflictsOmitted = conflicts.length - MAX_CONFLICTS;
+  return status;
 }
 
 function count(counts: Counts, current: boolean, stale: boolean, phase: string): void {
