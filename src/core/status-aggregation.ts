@@ -1,6 +1,7 @@
 import { timestampMs, type Condition } from '../api/fields.js';
 import { capped, MAX_NAMED } from '../api/limits.js';
 import type { ConflictStrategy, WorkloadPlacement } from '../api/resources.js';
+import { inOrder } from '../quantity/resource-list.js';
 import { placementClusters } from './charging.js';
 import { withConditions, type WantedCondition } from './placement-conditions.js';
 
@@ -137,7 +138,8 @@ function generationOf(entry: ClusterStatusEntry, generation: number): Generation
 }
 
 function named(clusters: readonly string[]): Pick<StatusConflict, 'clusters' | 'more'> {
-  const sorted = [...clusters].sort(compareText);
+  // The lists come in C's order (sorted) but for NotTargeted: copied and sorted only when needed.
+  const sorted = ascending(clusters) ? clusters : inOrder([...clusters]);
   if (sorted.length <= MAX_NAMED) return { clusters: sorted };
   return { clusters: sorted.slice(0, MAX_NAMED), more: sorted.length - MAX_NAMED };
 }
@@ -147,21 +149,23 @@ const listed = (clusters: readonly string[]): string => {
   return more ? `${shown.join(', ')} and ${more} more` : shown.join(', ');
 };
 
-/** Groups entries by a text key: `key → clusters`, keys sorted. */
-function groupBy(reported: readonly Reported[], keyOf: (entry: ClusterStatusEntry) => string): [string, string[]][] {
-  const groups = new Map<string, string[]>();
-  for (const { entry } of reported) {
-    const key = keyOf(entry);
-    const clusters = groups.get(key) ?? [];
-    clusters.push(entry.cluster);
-    groups.set(key, clusters);
+/** Groups entries by a text key: `key → entries`, keys sorted. */
+function groupBy(reported: readonly Reported[], keyOf: (entry: ClusterStatusEntry) => string): [string, Reported[]][] {
+  const groups = new Map<string, Reported[]>();
+  for (const r of reported) {
+    const key = keyOf(r.entry);
+    const group = groups.get(key);
+    if (group) group.push(r);
+    else groups.set(key, [r]);
   }
   return [...groups.entries()].sort(([a], [b]) => compareText(a, b));
 }
 
+const clustersOf = (reported: readonly Reported[]): string[] => reported.map(({ entry }) => entry.cluster);
+
 const generationText = (entry: ClusterStatusEntry): string => (entry.observedGeneration === undefined ? 'none' : String(entry.observedGeneration));
-const describeGroups = (groups: readonly [string, string[]][], what: (key: string) => string): string =>
-  groups.map(([key, clusters]) => `${what(key)} on ${listed(clusters)}`).join('; ');
+const describeGroups = (groups: readonly [string, Reported[]][], what: (key: string) => string): string =>
+  groups.map(([key, group]) => `${what(key)} on ${listed(clustersOf(group))}`).join('; ');
 
 /** Whether every entry gives the same value (the common case: a quick loop instead of grouping). */
 function allSame(reported: readonly Reported[], valueOf: (entry: ClusterStatusEntry) => string | number | undefined): boolean {
@@ -175,45 +179,51 @@ function allSame(reported: readonly Reported[], valueOf: (entry: ClusterStatusEn
 const phaseOf = (entry: ClusterStatusEntry): string => entry.phase;
 const observedOf = (entry: ClusterStatusEntry): number | undefined => entry.observedGeneration;
 
-function generationConflicts(reported: readonly Reported[]): StatusConflict[] {
-  if (allSame(reported, observedOf)) return [];
+function generationConflicts(reported: readonly Reported[], oneGeneration: boolean): StatusConflict[] {
+  if (oneGeneration) return [];
   const groups = groupBy(reported, generationText);
   if (groups.length < 2) return [];
-  const clusters = reported.map(({ entry }) => entry.cluster);
-  return [{ type: 'Generation', ...named(clusters), message: `observedGeneration ${describeGroups(groups, (key) => key)}` }];
+  return [{ type: 'Generation', ...named(clustersOf(reported)), message: `observedGeneration ${describeGroups(groups, String)}` }];
 }
 
-function statusConflicts(reported: readonly Reported[]): StatusConflict[] {
+const phaseText = (phase: string): string => phase || '(empty)';
+
+function statusConflicts(reported: readonly Reported[], oneGeneration: boolean): StatusConflict[] {
   if (allSame(reported, phaseOf)) return [];
   const conflicts: StatusConflict[] = [];
-  for (const [generation, clusters] of groupBy(reported, generationText)) {
-    const atGeneration = reported.filter(({ entry }) => clusters.includes(entry.cluster));
-    const phases = groupBy(atGeneration, (entry) => entry.phase);
+  // One generation (the common case) is one group: no grouping needed.
+  const byGeneration = oneGeneration ? [[generationText((reported[0] as Reported).entry), reported] as const] : groupBy(reported, generationText);
+  for (const [generation, atGeneration] of byGeneration) {
+    const phases = groupBy(atGeneration, phaseOf);
     if (phases.length < 2) continue;
-    const message = `phase ${describeGroups(phases, (phase) => phase || '(empty)')} (observedGeneration ${generation})`;
-    conflicts.push({ type: 'Status', ...named(clusters), message });
+    const message = `phase ${describeGroups(phases, phaseText)} (observedGeneration ${generation})`;
+    conflicts.push({ type: 'Status', ...named(clustersOf(atGeneration)), message });
   }
   return conflicts;
 }
 
-/** The entry the strategy prefers first; every order is total (cluster names are unique). */
-function strategyOrder(strategy: ConflictStrategy, priority: readonly string[]): (a: Reported, b: Reported) => number {
-  const byName = (a: Reported, b: Reported) => compareText(a.entry.cluster, b.entry.cluster);
-  // An entry without a readable lastUpdated is never preferred by time.
-  const timeOf = (r: Reported, sign: number) => (Number.isNaN(r.updatedMs) ? Number.POSITIVE_INFINITY : sign * r.updatedMs);
-  switch (strategy) {
-    case 'UseNewest':
-      return (a, b) => timeOf(a, -1) - timeOf(b, -1) || byName(a, b);
-    case 'UseOldest':
-      return (a, b) => timeOf(a, 1) - timeOf(b, 1) || byName(a, b);
-    default: {
-      const rank = (r: Reported) => {
-        const index = priority.indexOf(r.entry.cluster);
-        return index < 0 ? priority.length : index;
-      };
-      return (a, b) => rank(a) - rank(b) || byName(a, b);
-    }
+// An entry without a readable lastUpdated is never preferred by time.
+const timeOf = (r: Reported, sign: number): number => (Number.isNaN(r.updatedMs) ? Number.POSITIVE_INFINITY : sign * r.updatedMs);
+
+function rankOf(r: Reported, priority: readonly string[]): number {
+  const index = priority.indexOf(r.entry.cluster);
+  return index < 0 ? priority.length : index;
+}
+
+/** How much sooner the strategy prefers `a` than `b` (negative: `a` first); every order is total (cluster names are unique). */
+function preference(strategy: ConflictStrategy, priority: readonly string[], a: Reported, b: Reported): number {
+  const byStrategy = strategy === 'UseNewest' ? timeOf(a, -1) - timeOf(b, -1) : strategy === 'UseOldest' ? timeOf(a, 1) - timeOf(b, 1) : rankOf(a, priority) - rankOf(b, priority);
+  return byStrategy || compareText(a.entry.cluster, b.entry.cluster);
+}
+
+/** The entry the strategy prefers first: one pass, since only the first of its order is wanted. */
+function preferred(reported: readonly Reported[], strategy: ConflictStrategy, priority: readonly string[]): Reported {
+  let best = reported[0] as Reported;
+  for (let i = 1; i < reported.length; i++) {
+    const candidate = reported[i] as Reported;
+    if (preference(strategy, priority, candidate, best) < 0) best = candidate;
   }
+  return best;
 }
 
 function whyPicked(strategy: ConflictStrategy, winner: Reported, priority: readonly string[]): string {
@@ -243,17 +253,16 @@ function pick(reported: readonly Reported[], total: number, strategy: ConflictSt
     const phases = [...new Set(reported.map(({ entry }) => entry.phase))].sort(compareText);
     return { phase: UNKNOWN, why: `Manual: the clusters report different phases (${phases.join(', ')}); nothing is picked until they agree`, unresolved: true };
   }
-  const winner = [...reported].sort(strategyOrder(strategy, settings.clusterPriority))[0] as Reported;
+  const winner = preferred(reported, strategy, settings.clusterPriority);
   return { phase: winner.entry.phase || UNKNOWN, winner: winner.entry.cluster, why: whyPicked(strategy, winner, settings.clusterPriority), unresolved: false };
 }
 
 function clusterNamesText(clusters: readonly string[]): string {
-  let length = clusters.length - 1;
-  for (const cluster of clusters) length += cluster.length;
-  if (length <= MAX_CLUSTER_NAMES_LENGTH) return clusters.join(',');
+  // Concatenated, not joined: for the usual few names that is cheaper than Array#join.
   let text = '';
-  for (const [i, cluster] of clusters.entries()) {
-    const next = text === '' ? cluster : `${text},${cluster}`;
+  for (let i = 0; i < clusters.length; i++) {
+    const cluster = clusters[i] as string;
+    const next = i === 0 ? cluster : `${text},${cluster}`;
     if (next.length > MAX_CLUSTER_NAMES_LENGTH) return `${text},+${clusters.length - i} more`;
     text = next;
   }
@@ -261,20 +270,24 @@ function clusterNamesText(clusters: readonly string[]): string {
 }
 
 function conditionOf(picked: Choice, conflicts: readonly StatusConflict[], strategy: ConflictStrategy): WantedCondition {
-  const disagreement = conflicts.filter((conflict) => conflict.type === 'Status' || conflict.type === 'Generation');
   if (picked.unresolved) {
+    const disagreement = conflicts.filter((conflict) => conflict.type === 'Status' || conflict.type === 'Generation');
     return { type: STATUS_CONFLICT, status: 'True', reason: 'ManualResolutionRequired', message: `${disagreement.map((c) => c.message).join('; ')}; ${picked.why}` };
   }
   if (picked.winner !== undefined) return { type: STATUS_CONFLICT, status: 'False', reason: `ResolvedBy${strategy}`, message: picked.why };
   return { type: STATUS_CONFLICT, status: 'False', reason: picked.nothing ? 'NothingReported' : 'ClustersAgree', message: picked.why };
 }
 
+/** Whether the names are sorted and each once. */
+function ascending(names: readonly string[]): boolean {
+  for (let i = 1; i < names.length; i++) if (compareText(names[i - 1] as string, names[i] as string) >= 0) return false;
+  return true;
+}
+
 /** C sorted, each once; the list itself when it already is (placementClusters gives it so). */
 function sortedClusters(clusters: readonly string[]): readonly string[] {
-  let ordered = true;
-  for (let i = 1; ordered && i < clusters.length; i++) ordered = compareText(clusters[i - 1] as string, clusters[i] as string) < 0;
-  if (ordered) return clusters;
-  const sorted = [...clusters].sort(compareText);
+  if (ascending(clusters)) return clusters;
+  const sorted = inOrder([...clusters]);
   for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) return sorted.filter((cluster, j) => j === 0 || cluster !== sorted[j - 1]);
   return sorted;
 }
@@ -282,11 +295,17 @@ function sortedClusters(clusters: readonly string[]): readonly string[] {
 /** Few entries (the common case) are found faster by a scan than through a Map built for them. */
 const SCAN_BELOW = 8;
 
-function entryFinder(entries: readonly ClusterStatusEntry[]): (cluster: string) => ClusterStatusEntry | undefined {
-  if (entries.length < SCAN_BELOW) return (cluster) => entries.find((entry) => entry.cluster === cluster);
+function entriesByCluster(entries: readonly ClusterStatusEntry[]): Map<string, ClusterStatusEntry> | undefined {
+  if (entries.length < SCAN_BELOW) return undefined;
   const byCluster = new Map<string, ClusterStatusEntry>();
   for (const entry of entries) byCluster.set(entry.cluster, entry);
-  return (cluster) => byCluster.get(cluster);
+  return byCluster;
+}
+
+function entryOf(entries: readonly ClusterStatusEntry[], byCluster: Map<string, ClusterStatusEntry> | undefined, cluster: string): ClusterStatusEntry | undefined {
+  if (byCluster) return byCluster.get(cluster);
+  for (const entry of entries) if (entry.cluster === cluster) return entry;
+  return undefined;
 }
 
 interface Counts {
@@ -299,19 +318,21 @@ interface Counts {
 /** The aggregation of one placement's cluster statuses at `nowMs`. The same entries in any order give the same result. */
 export function aggregateClusterStatuses(input: AggregationInput, settings: AggregationSettings, nowMs: number): Aggregation {
   const clusters = sortedClusters(input.clusters);
-  const find = entryFinder(input.entries);
+  const byCluster = entriesByCluster(input.entries);
   const reported: Reported[] = [];
   const states: ClusterState[] = [];
   const missing: string[] = [];
   const counts: Counts = { reported: 0, current: 0, running: 0, stale: 0 };
   for (const cluster of clusters) {
-    const entry = find(cluster);
+    const entry = entryOf(input.entries, byCluster, cluster);
     if (!entry) {
       missing.push(cluster);
       states.push({ cluster, reported: false, generation: 'unknown', stale: false });
       continue;
     }
-    const { updatedMs, stale, generation } = judge(entry, input.generation, nowMs, settings.staleAfterMs);
+    const updatedMs = entry.lastUpdated === undefined ? NaN : timestampMs(entry.lastUpdated);
+    const stale = Number.isNaN(updatedMs) || nowMs - updatedMs > settings.staleAfterMs;
+    const generation = generationOf(entry, input.generation);
     reported.push({ entry, updatedMs });
     states.push({ cluster, reported: true, phase: entry.phase, generation, stale });
     count(counts, generation === 'current', stale, entry.phase);
@@ -323,34 +344,36 @@ export function aggregateClusterStatuses(input: AggregationInput, settings: Aggr
   return { clusters: states, conflicts, status, condition: conditionOf(picked, conflicts, input.strategy), placed: clusters.length > 0 && counts.running === clusters.length };
 }
 
-/** When a cluster's entry was written, whether that is too long ago, and how its generation compares. */
-function judge(entry: ClusterStatusEntry, generation: number, nowMs: number, staleAfterMs: number): { updatedMs: number; stale: boolean; generation: GenerationState } {
-  const updatedMs = entry.lastUpdated === undefined ? NaN : timestampMs(entry.lastUpdated);
-  return { updatedMs, stale: Number.isNaN(updatedMs) || nowMs - updatedMs > staleAfterMs, generation: generationOf(entry, generation) };
-}
-
 function conflictsOf(reported: readonly Reported[], missing: readonly string[], notTargeted: readonly string[]): StatusConflict[] {
-  const conflicts = generationConflicts(reported);
-  conflicts.push(...statusConflicts(reported));
+  const oneGeneration = allSame(reported, observedOf);
+  const conflicts = generationConflicts(reported, oneGeneration);
+  conflicts.push(...statusConflicts(reported, oneGeneration));
   if (missing.length > 0) conflicts.push({ type: 'Missing', ...named(missing), message: `no status from ${listed(missing)}` });
   if (notTargeted.length > 0) conflicts.push({ type: 'NotTargeted', ...named(notTargeted), message: `ignored: ${listed(notTargeted)} not among the placement's clusters` });
   return conflicts;
 }
 
+/** The conflict with its message cut to the CRD's bound; itself when it fits (the usual case). */
+function cappedConflict(conflict: StatusConflict): StatusConflict {
+  const message = capped(conflict.message, MAX_TEXT_LENGTH);
+  return message === conflict.message ? conflict : { ...conflict, message };
+}
+
 function statusOf(input: AggregationInput, clusters: readonly string[], counts: Counts, { picked, conflicts }: { picked: Choice; conflicts: readonly StatusConflict[] }): AggregatedStatus {
   const total = clusters.length;
-  const status: AggregatedStatus = {
+  const status: { -readonly [K in keyof AggregatedStatus]: AggregatedStatus[K] } = {
     phase: capped(picked.phase, MAX_PHASE_LENGTH),
     observedGeneration: input.generation,
     strategy: input.strategy,
     clusters: { total, reported: counts.reported, current: counts.current, running: counts.running, stale: counts.stale },
     ready: `${counts.running}/${total}`,
     clusterNames: clusterNamesText(clusters),
-    ...(picked.winner === undefined ? {} : { winner: picked.winner }),
     why: capped(picked.why, MAX_TEXT_LENGTH),
-    conflicts: conflicts.length === 0 ? [] : conflicts.slice(0, MAX_CONFLICTS).map((conflict) => ({ ...conflict, message: capped(conflict.message, MAX_TEXT_LENGTH) })),
+    conflicts: conflicts.length === 0 ? [] : conflicts.slice(0, MAX_CONFLICTS).map(cappedConflict),
   };
-  return conflicts.length > MAX_CONFLICTS ? { ...status, conflictsOmitted: conflicts.length - MAX_CONFLICTS } : status;
+  if (picked.winner !== undefined) status.winner = picked.winner;
+  if (conflicts.length > MAX_CONFLICTS) status.conflictsOmitted = conflicts.length - MAX_CONFLICTS;
+  return status;
 }
 
 function count(counts: Counts, current: boolean, stale: boolean, phase: string): void {

@@ -78,7 +78,9 @@ function wentStale(times: readonly number[], staleAfterMs: number, fromMs: numbe
  * - Every replica computes, on each watch event, whether the stored status differs from what it
  *   should say; only those placements are kept (a key and a time each): nothing when all is written.
  * - Debounced and coalesced per placement: a placement is written `debounceMs` after its last
- *   change, once however many changes came in between.
+ *   change, once however many changes came in between. Once past its debounce (waiting behind a
+ *   backlog), a further change keeps its place in the queue: a placement that keeps changing is
+ *   not sent back behind the backlog each time.
  * - A write reads the placement, recomputes from what is stored now, and merge-patches its status
  *   with that resourceVersion (compare-and-swap); a conflict waits for the next change or debounce.
  *   Its own write comes back through the watch with nothing left to write: no loop.
@@ -110,6 +112,12 @@ export function createStatusAggregationWriter(options: StatusAggregationWriterOp
     due.delete(key);
     due.set(key, nowMs + settings.debounceMs);
     schedule(nowMs + settings.debounceMs);
+  };
+
+  /** Past its debounce: it only waits for a token (or for the drain to reach it). */
+  const waitingForTurn = (key: string, nowMs: number): boolean => {
+    const atMs = due.get(key);
+    return atMs !== undefined && atMs <= nowMs;
   };
 
   function schedule(atMs: number): void {
@@ -190,8 +198,10 @@ export function createStatusAggregationWriter(options: StatusAggregationWriterOp
   return {
     observe: (key, placement) => {
       const nowMs = clock();
-      if (placement && patchFor(placement, nowMs)) markDue(key, nowMs);
-      else due.delete(key);
+      if (!placement || !patchFor(placement, nowMs)) due.delete(key);
+      // Past its debounce it only waits for its turn (a token), and its write will read what is
+      // stored then, this change included: it keeps its place instead of going to the back.
+      else if (!waitingForTurn(key, nowMs)) markDue(key, nowMs);
     },
     trigger: () => {
       const first = due.values().next();

@@ -133,6 +133,57 @@ describe('conflicts by type', () => {
   });
 });
 
+describe('shortcuts give what the general path would', () => {
+  it.each([
+    ['in order', C],
+    ['out of order', ['us-east-1', 'ap-south-1', 'eu-west-2']],
+    ['with a cluster twice', ['eu-west-2', 'ap-south-1', 'us-east-1', 'eu-west-2']],
+  ])('C %s: the aggregation of C sorted, each once', (_, clusters) => {
+    const result = run('UseNewest', DISAGREEING, clusters);
+    expect(result).toEqual(run('UseNewest', DISAGREEING, C));
+    expect(result.clusters.map((c) => c.cluster)).toEqual(C);
+  });
+
+  it.each([
+    ['7 entries: found by a scan', 4],
+    ['8 entries: found through a Map', 5],
+  ])('%s, with the same outcome', (_, notTargeted) => {
+    const others = Array.from({ length: notTargeted }, (_, i) => entry(`old-${i}`, 'Failed', 0));
+    const { conflicts, status } = run('UseNewest', [...others, ...DISAGREEING].reverse());
+    expect(status).toMatchObject({ phase: 'Failed', winner: 'eu-west-2', ready: '1/3', clusters: { reported: 3 } });
+    expect(conflicts.map((c) => c.type)).toEqual(['Status', 'NotTargeted']);
+  });
+
+  it('names the clusters of a conflict in order whatever order their entries came in', () => {
+    const { conflicts } = run('UseNewest', [...C.map((cluster) => entry(cluster, 'Running', 1)), entry('zz-old', 'Failed', 0), entry('old-cluster', 'Failed', 0)]);
+    expect(conflicts).toEqual([{ type: 'NotTargeted', clusters: ['old-cluster', 'zz-old'], message: "ignored: old-cluster, zz-old not among the placement's clusters" }]);
+  });
+
+  it.each([
+    ['fits: kept as found', 'Failed', false],
+    ['is too long for the CRD: cut in the written status only', 'F'.repeat(1200), true],
+  ])('a conflict whose message %s', (_, phase, cut) => {
+    const { conflicts, status } = run('UseNewest', [entry('ap-south-1', phase, 1), entry('eu-west-2', 'Running', 1), entry('us-east-1', 'Running', 1)]);
+    const written = status.conflicts[0];
+    expect(written?.message).toBe(cut ? `${conflicts[0]?.message.slice(0, 1000)}…` : conflicts[0]?.message);
+    expect(written).toEqual(cut ? { ...conflicts[0], message: written?.message } : conflicts[0]);
+  });
+});
+
+describe('the CLUSTERS text', () => {
+  /** 51 characters. */
+  const long = (i: number) => `cluster-${'x'.repeat(40)}-${String(i).padStart(2, '0')}`;
+  const ten = Array.from({ length: 10 }, (_, i) => long(i));
+  it.each([
+    ['a few names: joined with commas', C, 'ap-south-1,eu-west-2,us-east-1'],
+    ['exactly 512 characters: whole', ['a'.repeat(253), 'b'.repeat(258)], `${'a'.repeat(253)},${'b'.repeat(258)}`],
+    ['past 512 characters: cut after the last name that fits, then how many more', ten, `${ten.slice(0, 9).join(',')},+1 more`],
+    ['nothing', [], ''],
+  ])('%s', (_, clusters, text) => {
+    expect(run('Manual', [], clusters).status.clusterNames).toBe(text);
+  });
+});
+
 const placement = (options: { entries?: ClusterStatusEntry[]; strategy?: ConflictStrategy; phase?: string; extraStatus?: object } = {}) => {
   const manifest = aPlacement('web', { clusters: C });
   return workloadPlacementSchema.parse({

@@ -175,4 +175,20 @@ describe('status aggregation writer', () => {
     await clock.advance(60_000);
     expect(api.writes).toHaveLength(2);
   });
+
+  // One write a second, five placements changed at once: p0 is written at 0.5 s, p1-p4 wait their turn.
+  it.each([
+    ['waiting for its turn (past its debounce) keeps its place', 'p3', 1000, ['p0', 'p1', 'p2', 'p3', 'p4']],
+    ['still within its debounce is debounced again, behind the others', 'p3', 200, ['p0', 'p1', 'p2', 'p4', 'p3']],
+    ['already written is due again, at the back', 'p0', 1000, ['p0', 'p1', 'p2', 'p3', 'p4', 'p0']],
+  ])('a placement changed while %s', async (_, changed, atMs, order) => {
+    const { clock, api } = setUp({ maxWritesPerSecond: 1 });
+    for (let i = 0; i < 5; i++) api.put(placement(`p${i}`, ['Running']));
+    await clock.advance(atMs);
+    api.put(placement(changed, ['Running', 'Running']));
+    await clock.advance(10_000 - atMs);
+    expect(api.writes.map((w) => w.key.split('/')[1])).toEqual(order);
+    // Its last write says what changed, however soon after the change its turn came.
+    expect(api.writes.filter((w) => w.key.endsWith(`/${changed}`)).at(-1)?.patch.aggregatedStatus.ready).toBe('2/3');
+  });
 });
