@@ -290,8 +290,17 @@ function quotaFigures(quota: QuotaInput): QuotaFigures {
     if (hard.nanos > 0n) percent.push([name, (100 * Number(used.nanos)) / Number(hard.nanos)]);
   }
   const exceeded = over(quota.used, quota.hard);
+  // The input's fields one by one, not `...quota`: with the spread, this function took four times as long at 10k quotas.
   return {
-    ...quota,
+    key: quota.key,
+    workspace: quota.workspace,
+    name: quota.name,
+    hard: quota.hard,
+    soft: quota.soft,
+    used: quota.used,
+    scoped: quota.scoped,
+    placementCount: quota.placementCount,
+    clusters: quota.clusters,
     remaining: listOf(remaining),
     percent: Object.fromEntries(percent),
     phase: exceeded.length > 0 ? 'Exceeded' : 'Active',
