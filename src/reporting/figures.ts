@@ -4,23 +4,33 @@ import { amountOf, type Quantity, type QuantityFormat, type ResourceList } from 
 export type Rates = Readonly<Record<string, number>>;
 
 /**
- * Quantities as a frozen list, in the order given. `Object.fromEntries` defines every name as an own
- * property, so a resource called `__proto__` stays a resource; cheaper than the algebra's own
- * builder for the tens of thousands of small lists a report holds.
+ * Defines `name` on `into` as an own property, as `Object.fromEntries` would, so a resource called
+ * `__proto__` stays a resource instead of becoming a prototype. Assigning is about four times as fast
+ * as `fromEntries`, for the tens of thousands of small lists and rates a report holds; a list built
+ * this way is frozen once it is complete.
  */
-export const listOf = (entries: readonly (readonly [string, Quantity])[]): ResourceList => Object.freeze(Object.fromEntries(entries));
+export function setOwn<T>(into: Record<string, T>, name: string, value: T): void {
+  if (name === '__proto__') Object.defineProperty(into, name, { value, enumerable: true, writable: true, configurable: true });
+  else into[name] = value;
+}
 
 /** A quantity of a computed amount, in the format of the quantities it came from. */
 export const quantityOf = (nanos: bigint, format: QuantityFormat): Quantity => Object.freeze({ nanos, format });
 
+/** One resource's running sum; changed in place as quantities are added. */
+interface RunningSum {
+  nanos: bigint;
+  format: QuantityFormat;
+}
+
 /**
  * A running sum per resource, exact, frozen into a ResourceList once. It adds BigInts and makes one
  * Quantity per resource at the end instead of one per addition: an aggregation adds some 500,000
- * quantities, and making each sum an object made garbage collection most of its cost.
+ * quantities, and making each sum an object made garbage collection most of its cost. One record per
+ * resource holds its sum and format, so an addition is one map lookup.
  */
 export class Sums {
-  private readonly nanos = new Map<string, bigint>();
-  private readonly formats = new Map<string, QuantityFormat>();
+  private readonly sums = new Map<string, RunningSum>();
 
   /** Adds every quantity of `list`. */
   add(list: ResourceList): void {
@@ -29,24 +39,32 @@ export class Sums {
 
   /** Adds every sum of `other`. */
   addSums(other: Sums): void {
-    for (const [name, nanos] of other.nanos) this.addQuantity(name, { nanos, format: other.formats.get(name) ?? 'DecimalSI' });
+    for (const [name, sum] of other.sums) this.addQuantity(name, sum);
   }
 
   /** Adds one quantity. The sum's format is its first non-zero addend's, as the algebra's `add` keeps it. */
   addQuantity(name: string, q: Quantity): void {
-    const sum = this.nanos.get(name);
-    if (sum === undefined || (sum === 0n && q.nanos !== 0n)) this.formats.set(name, q.format);
-    this.nanos.set(name, (sum ?? 0n) + q.nanos);
+    const sum = this.sums.get(name);
+    if (sum === undefined) this.sums.set(name, { nanos: q.nanos, format: q.format });
+    else if (q.nanos !== 0n) {
+      if (sum.nanos === 0n) sum.format = q.format;
+      sum.nanos += q.nanos;
+    }
   }
 
   /** Each sum as a quantity, in the order the names were first added. */
   *entries(): Generator<[string, Quantity]> {
-    for (const [name, nanos] of this.nanos) yield [name, quantityOf(nanos, this.formats.get(name) ?? 'DecimalSI')];
+    for (const [name, sum] of this.sums) yield [name, quantityOf(sum.nanos, sum.format)];
   }
 
   /** The sums as a frozen list, names in order. */
   list(): ResourceList {
-    return listOf([...this.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const list: Record<string, Quantity> = {};
+    for (const name of [...this.sums.keys()].sort()) {
+      const sum = this.sums.get(name) as RunningSum;
+      setOwn(list, name, quantityOf(sum.nanos, sum.format));
+    }
+    return Object.freeze(list);
   }
 }
 
@@ -59,14 +77,13 @@ export const unitsOf = (q: Quantity): number => Number(q.nanos) / 1e9;
  * infinite, which neither JSON nor a person can use; `available` going negative shows it instead).
  */
 export function ratesOf(numerator: ResourceList, denominator: ResourceList): Rates {
-  const rates: [string, number][] = [];
+  const rates: Record<string, number> = {};
   // Lists built by the quantity algebra have their names in order already; rates keep that order.
   for (const name of Object.keys(denominator)) {
     const below = amountOf(denominator, name).nanos;
-    if (below > 0n) rates.push([name, Number(amountOf(numerator, name).nanos) / Number(below)]);
+    if (below > 0n) setOwn(rates, name, Number(amountOf(numerator, name).nanos) / Number(below));
   }
-  // fromEntries defines own properties: a resource called `__proto__` stays a rate, not a prototype.
-  return Object.fromEntries(rates);
+  return rates;
 }
 
 /** The p50, p95 and max of a set of rates, and how many clusters had one. */

@@ -4,7 +4,7 @@
  */
 import { PLACEMENTS_RESOURCE } from '../core/charging.js';
 import { amountOf, cmp, min, type Quantity, type ResourceList } from '../quantity/index.js';
-import { listOf, quantityOf, Sums } from './figures.js';
+import { quantityOf, setOwn, Sums } from './figures.js';
 
 /** Σ of what the quotas promise for one resource, against what the Ready clusters can hold. */
 export interface OversubscriptionFigures {
@@ -114,26 +114,30 @@ interface Pool {
 
 function failoverOf(cluster: FailoverInput, pool: Pool | undefined): FailoverFigures {
   const own = acceptsPlacements(cluster);
-  const needed: [string, Quantity][] = [];
-  const room: [string, Quantity][] = [];
-  const shortfall: [string, Quantity][] = [];
+  const needed: Record<string, Quantity> = {};
+  const room: Record<string, Quantity> = {};
+  const shortfall: Record<string, Quantity> = {};
+  let absorbed = true;
   for (const name of Object.keys(cluster.allocated)) {
     const need = amountOf(cluster.allocated, name);
     if (need.nanos <= 0n) continue;
     // The pool less this cluster's own room: exactly the room of the others.
     const others = (pool?.room.get(name) ?? 0n) - (own ? roomNanos(cluster, name) : 0n);
-    needed.push([name, need]);
-    room.push([name, quantityOf(others, need.format)]);
-    if (need.nanos > others) shortfall.push([name, quantityOf(need.nanos - others, need.format)]);
+    setOwn(needed, name, need);
+    setOwn(room, name, quantityOf(others, need.format));
+    if (need.nanos > others) {
+      setOwn(shortfall, name, quantityOf(need.nanos - others, need.format));
+      absorbed = false;
+    }
   }
   return {
     cluster: cluster.name,
     location: cluster.location,
     peers: (pool?.peers ?? 0) - (own ? 1 : 0),
-    needed: listOf(needed),
-    room: listOf(room),
-    shortfall: listOf(shortfall),
-    absorbed: shortfall.length === 0,
+    needed: Object.freeze(needed),
+    room: Object.freeze(room),
+    shortfall: Object.freeze(shortfall),
+    absorbed,
   };
 }
 
