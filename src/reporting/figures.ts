@@ -34,7 +34,8 @@ export class Sums {
 
   /** Adds every quantity of `list`. */
   add(list: ResourceList): void {
-    for (const name of Object.keys(list)) this.addQuantity(name, amountOf(list, name));
+    // Object.keys gives own names only, so the quantities are read directly, without amountOf's check.
+    for (const name of Object.keys(list)) this.addQuantity(name, list[name] as Quantity);
   }
 
   /** Adds every sum of `other`. */

@@ -96,13 +96,15 @@ export interface FailoverInput {
   readonly health: { readonly ready: boolean; readonly schedulable: boolean };
   readonly limit: ResourceList;
   readonly allocated: ResourceList;
+  /** limit − allocated, as the cluster's figures have it already. */
+  readonly available: ResourceList;
 }
 
 const acceptsPlacements = (cluster: FailoverInput): boolean => cluster.health.ready && cluster.health.schedulable;
 
-/** max(0, limit − allocated) of one resource, in nanos. */
+/** max(0, limit − allocated) of one resource of the limit, in nanos. */
 function roomNanos(cluster: FailoverInput, name: string): bigint {
-  const room = amountOf(cluster.limit, name).nanos - amountOf(cluster.allocated, name).nanos;
+  const room = amountOf(cluster.available, name).nanos;
   return room > 0n ? room : 0n;
 }
 
@@ -153,7 +155,10 @@ export function failoverHeadroom(clusters: readonly FailoverInput[]): FailoverFi
     if (!acceptsPlacements(cluster)) continue;
     let pool = pools.get(cluster.location);
     if (!pool) pools.set(cluster.location, (pool = { room: new Map(), peers: 0 }));
-    for (const name of Object.keys(cluster.limit)) pool.room.set(name, (pool.room.get(name) ?? 0n) + roomNanos(cluster, name));
+    for (const name of Object.keys(cluster.limit)) {
+      const room = roomNanos(cluster, name);
+      if (room > 0n) pool.room.set(name, (pool.room.get(name) ?? 0n) + room);
+    }
     pool.peers += 1;
   }
   return clusters.map((cluster) => failoverOf(cluster, pools.get(cluster.location)));
