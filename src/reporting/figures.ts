@@ -18,9 +18,22 @@ export function setOwn<T>(into: Record<string, T>, name: string, value: T): void
 export const quantityOf = (nanos: bigint, format: QuantityFormat): Quantity => Object.freeze({ nanos, format });
 
 /** One resource's running sum; changed in place as quantities are added. */
-interface RunningSum {
+export interface RunningSum {
   nanos: bigint;
   format: QuantityFormat;
+}
+
+/** A running sum whose first addend is `q`. */
+export const startSum = (q: Quantity): RunningSum => ({ nanos: q.nanos, format: q.format });
+
+/**
+ * Adds `q` to `sum` in place. The sum takes q's format when it is zero and q is not, so its format is
+ * that of its first non-zero addend, as the algebra's `add` keeps it.
+ */
+export function accumulate(sum: RunningSum, q: Quantity): void {
+  if (q.nanos === 0n) return;
+  if (sum.nanos === 0n) sum.format = q.format;
+  sum.nanos += q.nanos;
 }
 
 /**
@@ -43,19 +56,11 @@ export class Sums {
     for (const [name, sum] of other.sums) this.addQuantity(name, sum);
   }
 
-  /** Adds one quantity. The sum's format is its first non-zero addend's, as the algebra's `add` keeps it. */
+  /** Adds one quantity, as {@link accumulate} does. */
   addQuantity(name: string, q: Quantity): void {
     const sum = this.sums.get(name);
-    if (sum === undefined) this.sums.set(name, { nanos: q.nanos, format: q.format });
-    else if (q.nanos !== 0n) {
-      if (sum.nanos === 0n) sum.format = q.format;
-      sum.nanos += q.nanos;
-    }
-  }
-
-  /** Each sum as a quantity, in the order the names were first added. */
-  *entries(): Generator<[string, Quantity]> {
-    for (const [name, sum] of this.sums) yield [name, quantityOf(sum.nanos, sum.format)];
+    if (sum === undefined) this.sums.set(name, startSum(q));
+    else accumulate(sum, q);
   }
 
   /** The sums as a frozen list, names in order. */

@@ -4,7 +4,7 @@
  */
 import { PLACEMENTS_RESOURCE } from '../core/charging.js';
 import { amountOf, cmp, min, type Quantity, type ResourceList } from '../quantity/index.js';
-import { quantityOf, setOwn, Sums } from './figures.js';
+import { accumulate, quantityOf, setOwn, startSum, Sums, type RunningSum } from './figures.js';
 
 /** Σ of what the quotas promise for one resource, against what the Ready clusters can hold. */
 export interface OversubscriptionFigures {
@@ -25,6 +25,12 @@ export interface PromiseInput {
   readonly scoped: boolean;
 }
 
+/** What one workspace's quotas promise of one resource: the smallest unscoped limit, else the sum of the scoped ones. */
+interface ResourcePromise {
+  limit: Quantity | undefined;
+  scoped: RunningSum | undefined;
+}
+
 /**
  * The most one workspace's quotas let it charge, per resource. A placement must fit every quota whose
  * scope matches it, so an unscoped quota bounds the whole workspace and the smallest such limit is its
@@ -32,21 +38,21 @@ export interface PromiseInput {
  * up (placements outside every scope are unbounded, and not counted). Summing every quota instead would
  * count a `batch` quota nested inside `compute` twice.
  */
-function addWorkspacePromise(into: Sums, quotas: readonly PromiseInput[]): void {
-  const scoped = new Sums();
-  const unscoped = new Map<string, Quantity>();
+function addWorkspacePromise(into: Sums, quotas: readonly PromiseInput[], promises: Map<string, ResourcePromise>): void {
+  // One map for every workspace, emptied for each: a thousand workspaces made two thousand maps.
+  promises.clear();
   for (const quota of quotas) {
-    if (quota.scoped) {
-      scoped.add(quota.hard);
-      continue;
-    }
     for (const name of Object.keys(quota.hard)) {
-      const known = unscoped.get(name);
-      unscoped.set(name, known === undefined ? amountOf(quota.hard, name) : min(known, amountOf(quota.hard, name)));
+      const amount = quota.hard[name] as Quantity;
+      let promise = promises.get(name);
+      if (!promise) promises.set(name, (promise = { limit: undefined, scoped: undefined }));
+      if (!quota.scoped) promise.limit = promise.limit === undefined ? amount : min(promise.limit, amount);
+      else if (promise.scoped === undefined) promise.scoped = startSum(amount);
+      else accumulate(promise.scoped, amount);
     }
   }
-  for (const [name, sum] of scoped.entries()) if (!unscoped.has(name)) into.addQuantity(name, sum);
-  for (const [name, limit] of unscoped) into.addQuantity(name, limit);
+  // A record exists only once a quota limited the resource, so one of the two is set.
+  for (const [name, promise] of promises) into.addQuantity(name, promise.limit ?? (promise.scoped as RunningSum));
 }
 
 /**
@@ -62,7 +68,8 @@ export function oversubscription(quotas: readonly PromiseInput[], readyLimit: Re
     else byWorkspace.set(quota.workspace, [quota]);
   }
   const sums = new Sums();
-  for (const workspace of [...byWorkspace.keys()].sort()) addWorkspacePromise(sums, byWorkspace.get(workspace) ?? []);
+  const promises = new Map<string, ResourcePromise>();
+  for (const workspace of [...byWorkspace.keys()].sort()) addWorkspacePromise(sums, byWorkspace.get(workspace) ?? [], promises);
   const promised = sums.list();
   return Object.keys(promised)
     .filter((resource) => resource !== PLACEMENTS_RESOURCE)
