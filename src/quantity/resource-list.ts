@@ -154,9 +154,7 @@ export function mask(a: ResourceList, names: readonly string[]): ResourceList {
  * absent from the limit is unlimited); a name absent from `used` counts as zero.
  */
 export function exceeded(used: ResourceList, limit: ResourceList): string[] {
-  return Object.keys(limit)
-    .filter((name) => cmp(amountOf(used, name), amountOf(limit, name)) > 0)
-    .sort();
+  return inOrder(Object.keys(limit).filter((name) => cmp(amountOf(used, name), amountOf(limit, name)) > 0));
 }
 
 /** True when every quantity is zero (an empty list is zero). */
