@@ -110,9 +110,9 @@ export function spreadOf(perCluster: readonly Rates[]): Readonly<Record<string, 
   const values = new Map<string, number[]>();
   for (const rates of perCluster) {
     for (const name of Object.keys(rates)) {
-      const into = values.get(name) ?? [];
+      let into = values.get(name);
+      if (!into) values.set(name, (into = []));
       into.push(rates[name] as number);
-      values.set(name, into);
     }
   }
   return Object.fromEntries(

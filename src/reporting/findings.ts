@@ -116,28 +116,31 @@ function roomNanos(cluster: FailoverInput, name: string): bigint {
 }
 
 interface Pool {
-  /** Σ of the room of its Ready, schedulable clusters, per resource, in nanos. */
-  readonly room: Map<string, bigint>;
+  /** Σ of the room of its Ready, schedulable clusters, per resource, in nanos (added to in place). */
+  readonly room: Map<string, { nanos: bigint }>;
   peers: number;
 }
+
+/** The room the other clusters of the pool have for one resource: the pool less this cluster's own room, exactly. */
+function roomOfOthers(pool: Pool | undefined, cluster: FailoverInput, own: boolean, name: string): bigint {
+  return (pool?.room.get(name)?.nanos ?? 0n) - (own ? roomNanos(cluster, name) : 0n);
+}
+
+/** The shortfall of every cluster whose loss is absorbed: one shared empty list. */
+const NO_SHORTFALL: ResourceList = Object.freeze({});
 
 function failoverOf(cluster: FailoverInput, pool: Pool | undefined): FailoverFigures {
   const own = acceptsPlacements(cluster);
   const needed: Record<string, Quantity> = {};
   const room: Record<string, Quantity> = {};
-  const shortfall: Record<string, Quantity> = {};
-  let absorbed = true;
+  let shortfall: Record<string, Quantity> | undefined;
   for (const name of Object.keys(cluster.allocated)) {
     const need = amountOf(cluster.allocated, name);
     if (need.nanos <= 0n) continue;
-    // The pool less this cluster's own room: exactly the room of the others.
-    const others = (pool?.room.get(name) ?? 0n) - (own ? roomNanos(cluster, name) : 0n);
+    const others = roomOfOthers(pool, cluster, own, name);
     setOwn(needed, name, need);
     setOwn(room, name, quantityOf(others, need.format));
-    if (need.nanos > others) {
-      setOwn(shortfall, name, quantityOf(need.nanos - others, need.format));
-      absorbed = false;
-    }
+    if (need.nanos > others) setOwn((shortfall ??= {}), name, quantityOf(need.nanos - others, need.format));
   }
   return {
     cluster: cluster.name,
@@ -145,8 +148,8 @@ function failoverOf(cluster: FailoverInput, pool: Pool | undefined): FailoverFig
     peers: (pool?.peers ?? 0) - (own ? 1 : 0),
     needed: Object.freeze(needed),
     room: Object.freeze(room),
-    shortfall: Object.freeze(shortfall),
-    absorbed,
+    shortfall: shortfall ? Object.freeze(shortfall) : NO_SHORTFALL,
+    absorbed: shortfall === undefined,
   };
 }
 
@@ -164,7 +167,10 @@ export function failoverHeadroom(clusters: readonly FailoverInput[]): FailoverFi
     if (!pool) pools.set(cluster.location, (pool = { room: new Map(), peers: 0 }));
     for (const name of Object.keys(cluster.limit)) {
       const room = roomNanos(cluster, name);
-      if (room > 0n) pool.room.set(name, (pool.room.get(name) ?? 0n) + room);
+      if (room <= 0n) continue;
+      const sum = pool.room.get(name);
+      if (sum) sum.nanos += room;
+      else pool.room.set(name, { nanos: room });
     }
     pool.peers += 1;
   }
