@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { addLists, amountOf, listsEqual, type Quantity, type QuantityFormat, type ResourceList } from '../../../src/quantity/index.js';
-import { setOwn, Sums } from '../../../src/reporting/figures.js';
+import { setOwn, spreadOf, Sums } from '../../../src/reporting/figures.js';
 
 describe('setOwn', () => {
   it.each([
@@ -61,5 +61,39 @@ describe('Sums', () => {
         expect(Object.keys(head.list())).toEqual(Object.keys(sums));
       }),
     );
+  });
+});
+
+describe('spreadOf', () => {
+  /** The spread the definition gives: sort, then take the nearest rank. */
+  function bySorting(values: number[]): { clusters: number; p50: number; p95: number; max: number } {
+    const sorted = Float64Array.from(values).sort();
+    const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
+    return { clusters: sorted.length, p50: at(0.5), p95: at(0.95), max: at(1) };
+  }
+  const rate = fc.oneof(fc.double(), fc.constantFrom(0, -0, 1, 0.5, Number.NaN, Infinity), fc.integer({ min: 0, max: 3 }));
+
+  it('selects what sorting the rates would give, down to -0 and NaN, with many equal values or none', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(rate, { minLength: 0, maxLength: 3 }), { maxLength: 300 }), (perCluster) => {
+        const rates = perCluster.map((values) => Object.fromEntries(values.map((value, i) => [['cpu', 'memory', 'gpu'][i] as string, value])));
+        const spread = spreadOf(rates);
+        for (const name of ['cpu', 'memory', 'gpu']) {
+          const values = rates.filter((r) => Object.hasOwn(r, name)).map((r) => r[name] as number);
+          if (values.length === 0) expect(Object.hasOwn(spread, name)).toBe(false);
+          else expect(Object.entries(spread[name] ?? {}).every(([k, v]) => Object.is(v, bySorting(values)[k as 'p50']))).toBe(true);
+        }
+      }),
+    );
+  });
+
+  it.each([
+    { name: 'ascending', values: Array.from({ length: 10_000 }, (_, i) => i / 10_000) },
+    { name: 'descending', values: Array.from({ length: 10_000 }, (_, i) => 1 - i / 10_000) },
+    { name: 'all equal', values: Array.from({ length: 10_000 }, () => 0.25) },
+    { name: 'two values, alternating', values: Array.from({ length: 10_001 }, (_, i) => i % 2) },
+    { name: 'organ pipe', values: Array.from({ length: 10_000 }, (_, i) => Math.min(i, 10_000 - i)) },
+  ])('$name: the same as sorting', ({ values }) => {
+    expect(spreadOf(values.map((cpu) => ({ cpu }))).cpu).toEqual(bySorting(values));
   });
 });
