@@ -3,8 +3,8 @@
  * the caller fills the snapshot (from the tracker, or from files for the offline `report` command),
  * this module only adds, subtracts and divides. Quantities stay exact; rates are numbers.
  */
-import { amountOf, mask, scaleByRatios, subLists, type Quantity, type ResourceList } from '../quantity/index.js';
-import { listOf, quantityOf, ratesOf, spreadOf, Sums, type Rates, type Spread } from './figures.js';
+import { amountOf, exceeded, mask, scaleByRatios, subLists, type Quantity, type ResourceList } from '../quantity/index.js';
+import { quantityOf, ratesOf, setOwn, spreadOf, Sums, type Rates, type Spread } from './figures.js';
 import { failoverHeadroom, oversubscription, type FailoverFigures, type OversubscriptionFigures } from './findings.js';
 
 /** Why a cluster admits nothing: its Ready condition says so, or its heartbeat is too old. */
@@ -145,13 +145,20 @@ export interface Report {
   readonly findings: { readonly oversubscription: readonly OversubscriptionFigures[]; readonly failover: readonly FailoverFigures[] };
 }
 
+// The health of a cluster that is Ready, or Ready but cordoned, is one of two values: frozen and
+// shared, like the empty figures below, so ten thousand clusters do not each hold a copy of the same.
+const READY: ClusterHealth = Object.freeze({ status: 'Ready', ready: true, schedulable: true, reason: '' });
+const CORDONED: ClusterHealth = Object.freeze({ status: 'Unschedulable', ready: true, schedulable: false, reason: 'spec.unschedulable is true' });
+const NO_RATES: Rates = Object.freeze({});
+const NO_NAMES: readonly string[] = Object.freeze([]);
+
 function healthOf(cluster: ClusterInput): ClusterHealth {
-  const ready = cluster.readiness === 'Ready';
-  const schedulable = !cluster.unschedulable;
-  if (!ready) return { status: cluster.readiness, ready, schedulable, reason: cluster.reason ?? '' };
-  if (!schedulable) return { status: 'Unschedulable', ready, schedulable, reason: 'spec.unschedulable is true' };
-  return { status: 'Ready', ready, schedulable, reason: '' };
+  if (cluster.readiness !== 'Ready') return { status: cluster.readiness, ready: false, schedulable: !cluster.unschedulable, reason: cluster.reason ?? '' };
+  return cluster.unschedulable ? CORDONED : READY;
 }
+
+/** `names`, or the shared empty list when there are none. */
+const namesOrNone = (names: readonly string[]): readonly string[] => (names.length > 0 ? names : NO_NAMES);
 
 /** Allocatable of the resources a cluster reports usage for: a resource it does not report is unknown, not idle. */
 const reportedPart = (allocatable: ResourceList, used: ResourceList): ResourceList => mask(allocatable, Object.keys(used));
@@ -171,7 +178,7 @@ function clusterFigures(cluster: ClusterInput, overcommit: ResourceList): Cluste
     used: cluster.used,
     available: subLists(limit, cluster.allocated),
     allocation: ratesOf(cluster.allocated, limit),
-    utilization: cluster.used ? ratesOf(cluster.used, reportedPart(cluster.allocatable, cluster.used)) : {},
+    utilization: cluster.used ? ratesOf(cluster.used, reportedPart(cluster.allocatable, cluster.used)) : NO_RATES,
   };
 }
 
@@ -271,32 +278,34 @@ function groups(clusters: readonly ClusterFigures[]): { totals: GroupFigures; lo
   return { totals: groupFigures(all), locations };
 }
 
-/** Names of `limit` that `used` is above, in order. */
-function over(used: ResourceList, limit: ResourceList): string[] {
-  return Object.keys(limit)
-    .filter((name) => amountOf(used, name).nanos > amountOf(limit, name).nanos)
-    .sort();
-}
-
 /** One pass over hard: a quota's figures are read 10,000 times per aggregation at scale. */
 function quotaFigures(quota: QuotaInput): QuotaFigures {
-  const remaining: [string, Quantity][] = [];
-  const percent: [string, number][] = [];
+  const remaining: Record<string, Quantity> = {};
+  const percent: Record<string, number> = {};
   for (const name of Object.keys(quota.hard)) {
     const hard = amountOf(quota.hard, name);
     const used = amountOf(quota.used, name);
     // Only what the quota limits: a charge it has no limit for is shown in `used`, not as a negative remainder.
-    remaining.push([name, quantityOf(hard.nanos - used.nanos, hard.nanos === 0n ? used.format : hard.format)]);
-    if (hard.nanos > 0n) percent.push([name, (100 * Number(used.nanos)) / Number(hard.nanos)]);
+    setOwn(remaining, name, quantityOf(hard.nanos - used.nanos, hard.nanos === 0n ? used.format : hard.format));
+    if (hard.nanos > 0n) setOwn(percent, name, (100 * Number(used.nanos)) / Number(hard.nanos));
   }
-  const exceeded = over(quota.used, quota.hard);
+  const overHard = namesOrNone(exceeded(quota.used, quota.hard));
+  // The input's fields one by one, not `...quota`: with the spread, this function took four times as long at 10k quotas.
   return {
-    ...quota,
-    remaining: listOf(remaining),
-    percent: Object.fromEntries(percent),
-    phase: exceeded.length > 0 ? 'Exceeded' : 'Active',
-    exceeded,
-    overSoft: over(quota.used, quota.soft),
+    key: quota.key,
+    workspace: quota.workspace,
+    name: quota.name,
+    hard: quota.hard,
+    soft: quota.soft,
+    used: quota.used,
+    scoped: quota.scoped,
+    placementCount: quota.placementCount,
+    clusters: quota.clusters,
+    remaining: Object.freeze(remaining),
+    percent,
+    phase: overHard.length > 0 ? 'Exceeded' : 'Active',
+    exceeded: overHard,
+    overSoft: namesOrNone(exceeded(quota.used, quota.soft)),
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import { PLACEMENTS_RESOURCE } from '../core/charging.js';
 import { amountOf, cmp, min, type Quantity, type ResourceList } from '../quantity/index.js';
-import { listOf, quantityOf, Sums } from './figures.js';
+import { accumulate, quantityOf, setOwn, startSum, Sums, type RunningSum } from './figures.js';
 
 /** Σ of what the quotas promise for one resource, against what the Ready clusters can hold. */
 export interface OversubscriptionFigures {
@@ -25,6 +25,12 @@ export interface PromiseInput {
   readonly scoped: boolean;
 }
 
+/** What one workspace's quotas promise of one resource: the smallest unscoped limit, else the sum of the scoped ones. */
+interface ResourcePromise {
+  limit: Quantity | undefined;
+  scoped: RunningSum | undefined;
+}
+
 /**
  * The most one workspace's quotas let it charge, per resource. A placement must fit every quota whose
  * scope matches it, so an unscoped quota bounds the whole workspace and the smallest such limit is its
@@ -32,21 +38,21 @@ export interface PromiseInput {
  * up (placements outside every scope are unbounded, and not counted). Summing every quota instead would
  * count a `batch` quota nested inside `compute` twice.
  */
-function addWorkspacePromise(into: Sums, quotas: readonly PromiseInput[]): void {
-  const scoped = new Sums();
-  const unscoped = new Map<string, Quantity>();
+function addWorkspacePromise(into: Sums, quotas: readonly PromiseInput[], promises: Map<string, ResourcePromise>): void {
+  // One map for every workspace, emptied for each: a thousand workspaces made two thousand maps.
+  promises.clear();
   for (const quota of quotas) {
-    if (quota.scoped) {
-      scoped.add(quota.hard);
-      continue;
-    }
     for (const name of Object.keys(quota.hard)) {
-      const known = unscoped.get(name);
-      unscoped.set(name, known === undefined ? amountOf(quota.hard, name) : min(known, amountOf(quota.hard, name)));
+      const amount = quota.hard[name] as Quantity;
+      let promise = promises.get(name);
+      if (!promise) promises.set(name, (promise = { limit: undefined, scoped: undefined }));
+      if (!quota.scoped) promise.limit = promise.limit === undefined ? amount : min(promise.limit, amount);
+      else if (promise.scoped === undefined) promise.scoped = startSum(amount);
+      else accumulate(promise.scoped, amount);
     }
   }
-  for (const [name, sum] of scoped.entries()) if (!unscoped.has(name)) into.addQuantity(name, sum);
-  for (const [name, limit] of unscoped) into.addQuantity(name, limit);
+  // A record exists only once a quota limited the resource, so one of the two is set.
+  for (const [name, promise] of promises) into.addQuantity(name, promise.limit ?? (promise.scoped as RunningSum));
 }
 
 /**
@@ -62,7 +68,8 @@ export function oversubscription(quotas: readonly PromiseInput[], readyLimit: Re
     else byWorkspace.set(quota.workspace, [quota]);
   }
   const sums = new Sums();
-  for (const workspace of [...byWorkspace.keys()].sort()) addWorkspacePromise(sums, byWorkspace.get(workspace) ?? []);
+  const promises = new Map<string, ResourcePromise>();
+  for (const workspace of [...byWorkspace.keys()].sort()) addWorkspacePromise(sums, byWorkspace.get(workspace) ?? [], promises);
   const promised = sums.list();
   return Object.keys(promised)
     .filter((resource) => resource !== PLACEMENTS_RESOURCE)
@@ -96,44 +103,53 @@ export interface FailoverInput {
   readonly health: { readonly ready: boolean; readonly schedulable: boolean };
   readonly limit: ResourceList;
   readonly allocated: ResourceList;
+  /** limit − allocated, as the cluster's figures have it already. */
+  readonly available: ResourceList;
 }
 
 const acceptsPlacements = (cluster: FailoverInput): boolean => cluster.health.ready && cluster.health.schedulable;
 
-/** max(0, limit − allocated) of one resource, in nanos. */
+/** max(0, limit − allocated) of one resource of the limit, in nanos. */
 function roomNanos(cluster: FailoverInput, name: string): bigint {
-  const room = amountOf(cluster.limit, name).nanos - amountOf(cluster.allocated, name).nanos;
+  const room = amountOf(cluster.available, name).nanos;
   return room > 0n ? room : 0n;
 }
 
 interface Pool {
-  /** Σ of the room of its Ready, schedulable clusters, per resource, in nanos. */
-  readonly room: Map<string, bigint>;
+  /** Σ of the room of its Ready, schedulable clusters, per resource, in nanos (added to in place). */
+  readonly room: Map<string, { nanos: bigint }>;
   peers: number;
 }
 
+/** The room the other clusters of the pool have for one resource: the pool less this cluster's own room, exactly. */
+function roomOfOthers(pool: Pool | undefined, cluster: FailoverInput, own: boolean, name: string): bigint {
+  return (pool?.room.get(name)?.nanos ?? 0n) - (own ? roomNanos(cluster, name) : 0n);
+}
+
+/** The shortfall of every cluster whose loss is absorbed: one shared empty list. */
+const NO_SHORTFALL: ResourceList = Object.freeze({});
+
 function failoverOf(cluster: FailoverInput, pool: Pool | undefined): FailoverFigures {
   const own = acceptsPlacements(cluster);
-  const needed: [string, Quantity][] = [];
-  const room: [string, Quantity][] = [];
-  const shortfall: [string, Quantity][] = [];
+  const needed: Record<string, Quantity> = {};
+  const room: Record<string, Quantity> = {};
+  let shortfall: Record<string, Quantity> | undefined;
   for (const name of Object.keys(cluster.allocated)) {
     const need = amountOf(cluster.allocated, name);
     if (need.nanos <= 0n) continue;
-    // The pool less this cluster's own room: exactly the room of the others.
-    const others = (pool?.room.get(name) ?? 0n) - (own ? roomNanos(cluster, name) : 0n);
-    needed.push([name, need]);
-    room.push([name, quantityOf(others, need.format)]);
-    if (need.nanos > others) shortfall.push([name, quantityOf(need.nanos - others, need.format)]);
+    const others = roomOfOthers(pool, cluster, own, name);
+    setOwn(needed, name, need);
+    setOwn(room, name, quantityOf(others, need.format));
+    if (need.nanos > others) setOwn((shortfall ??= {}), name, quantityOf(need.nanos - others, need.format));
   }
   return {
     cluster: cluster.name,
     location: cluster.location,
     peers: (pool?.peers ?? 0) - (own ? 1 : 0),
-    needed: listOf(needed),
-    room: listOf(room),
-    shortfall: listOf(shortfall),
-    absorbed: shortfall.length === 0,
+    needed: Object.freeze(needed),
+    room: Object.freeze(room),
+    shortfall: shortfall ? Object.freeze(shortfall) : NO_SHORTFALL,
+    absorbed: shortfall === undefined,
   };
 }
 
@@ -149,7 +165,13 @@ export function failoverHeadroom(clusters: readonly FailoverInput[]): FailoverFi
     if (!acceptsPlacements(cluster)) continue;
     let pool = pools.get(cluster.location);
     if (!pool) pools.set(cluster.location, (pool = { room: new Map(), peers: 0 }));
-    for (const name of Object.keys(cluster.limit)) pool.room.set(name, (pool.room.get(name) ?? 0n) + roomNanos(cluster, name));
+    for (const name of Object.keys(cluster.limit)) {
+      const room = roomNanos(cluster, name);
+      if (room <= 0n) continue;
+      const sum = pool.room.get(name);
+      if (sum) sum.nanos += room;
+      else pool.room.set(name, { nanos: room });
+    }
     pool.peers += 1;
   }
   return clusters.map((cluster) => failoverOf(cluster, pools.get(cluster.location)));
