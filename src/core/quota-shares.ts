@@ -1,6 +1,6 @@
 import { timestampMs } from '../api/fields.js';
 import type { QuotaReservation, QuotaShare, WorkspaceQuota } from '../api/resources.js';
-import { addLists, amountOf, formatList, isNegative, isZero, isZeroList, mask, mulRatio, sub, subLists, ZERO, type Quantity, type ResourceList } from '../quantity/index.js';
+import { addLists, amountOf, floorToUnit, formatList, isNegative, isZero, isZeroList, mask, mulRatio, sub, subLists, ZERO, type Quantity, type ResourceList } from '../quantity/index.js';
 import type { Violation } from './fit.js';
 import { admitInOrder, agreedUsage, expiresAtMs, isOlderVersion, toWireReservation, type WireReservation } from './quota-agreement.js';
 import type { QuotaLimits } from './view.js';
@@ -96,13 +96,16 @@ export function othersAvailable(quota: WorkspaceQuota, owner: string, nowMs: num
 
 /**
  * A new share for a replica: `fraction` of what is left of each resource `hard` limits once `spent`
- * (everything counted, the other shares' available included) is taken off; zero where nothing is left.
+ * (everything counted, the other shares' available included) is taken off, in whole units when that
+ * leaves any (a share of `11401795993600m` bytes helps nobody read the status); zero where nothing is left.
  */
 export function grantOf(hard: ResourceList, spent: ResourceList, fraction: Quantity): ResourceList {
   const grant: Record<string, Quantity> = {};
   for (const resource of Object.keys(hard)) {
     const left = sub(amountOf(hard, resource), amountOf(spent, resource));
-    grant[resource] = isNegative(left) ? ZERO : mulRatio(left, fraction);
+    const part = isNegative(left) ? ZERO : mulRatio(left, fraction);
+    const whole = floorToUnit(part);
+    grant[resource] = isZero(whole) ? part : whole;
   }
   return grant;
 }

@@ -2,6 +2,7 @@
 export {
   add,
   cmp,
+  floorToUnit,
   formatQuantity,
   fromInteger,
   isNegative,

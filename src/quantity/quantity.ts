@@ -304,6 +304,11 @@ export function mulRatio(q: Quantity, ratio: Quantity): Quantity {
   return make(floorDiv(q.nanos * ratio.nanos, NANO), q.format);
 }
 
+/** q rounded down to a whole unit (`2150m` → `2`), in q's format. */
+export function floorToUnit(q: Quantity): Quantity {
+  return make(floorDiv(q.nanos, NANO) * NANO, q.format);
+}
+
 /** Compares values exactly, whatever their formats (`1Gi` > `1G`, `1000m` = `1`). */
 export function cmp(a: Quantity, b: Quantity): -1 | 0 | 1 {
   if (a.nanos === b.nanos) return 0;

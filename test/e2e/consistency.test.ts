@@ -150,20 +150,20 @@ describe('two replicas, one quota that fits exactly K', () => {
 
   it('a replica killed while holding a share of the quota: the other takes the unspent part at once, and the share is gone once its reservations expire', async () => {
     const ns = await quotaNamespace('share');
-    // The first admission is a compare-and-swap round; it claims half of what is left for replica 1.
+    // The first admission is a compare-and-swap round; it claims half of what is left (whole units) for replica 1.
     expect((await review(1, createReview(ns, 'first', `${ns}-first`))).allowed).toBe(true);
     const shares = async () => {
       const listed = await kubectl(['get', 'wq', 'limit', '-n', ns, '-o', 'jsonpath={.status.shares}']);
       return (listed.stdout ? JSON.parse(listed.stdout) : {}) as Record<string, { available: Record<string, string>; reservations: { request: string }[] }>;
     };
-    expect(Object.values(await shares()).map((share) => share.available)).toEqual([{ cpu: '4500m', placements: '4500m' }]);
+    expect(Object.values(await shares()).map((share) => share.available)).toEqual([{ cpu: '4', placements: '4' }]);
     // The next two are spent from that share by JSON patches the API server applies under their tests.
     for (const name of ['second', 'third']) expect((await review(1, createReview(ns, name, `${ns}-${name}`))).allowed).toBe(true);
     const [held] = Object.values(await shares());
     expect(held?.reservations.map((reservation) => reservation.request)).toEqual([`${ns}-second`, `${ns}-third`]);
-    expect(held?.available).toEqual({ cpu: '2500m', placements: '2500m' });
+    expect(held?.available).toEqual({ cpu: '2', placements: '2' });
     await webhook.kill(1);
-    // 3 of 10 held: the surviving replica admits exactly the other 7, its share's unspent 2.5 included.
+    // 3 of 10 held: the surviving replica admits exactly the other 7, its share's unspent 2 included.
     const answers = await Promise.all(names('after', 10).map((name) => review(0, createReview(ns, name, `${ns}-${name}`))));
     expect(answers.filter((answer) => answer.allowed)).toHaveLength(K - 3);
     expect(await reservations(ns)).toHaveLength(K);

@@ -307,11 +307,11 @@ describe('QuotaStore', () => {
       const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' } }));
       const { reserver } = replica(api, { shareAs: 'a' });
       expect(await reserver.reserve(hold('first'))).toEqual({ ok: true });
-      // 10 − 1 left, half of it claimed: 4.5 cpu and 4.5 placements (the quota does not limit placements).
-      expect(sharesOf(api).a?.available).toEqual({ cpu: '4500m' });
+      // 10 − 1 left, half of it claimed, in whole units: 4 cpu (the quota does not limit placements).
+      expect(sharesOf(api).a?.available).toEqual({ cpu: '4' });
       for (const request of ['second', 'third']) expect(await reserver.reserve(hold(request))).toEqual({ ok: true });
       expect(api.jsonPatches).toBe(2);
-      expect(sharesOf(api).a?.available).toEqual({ cpu: '2500m' });
+      expect(sharesOf(api).a?.available).toEqual({ cpu: '2' });
       expect(sharesOf(api).a?.reservations.map((reservation) => reservation.request)).toEqual(['second', 'third']);
       expect(api.reservations().map((reservation) => reservation.request)).toEqual(['first']);
     });
@@ -320,11 +320,11 @@ describe('QuotaStore', () => {
       const api = new FakeQuotaApi(aQuotaObject({ cpu: '4' }, { used: { cpu: '0' } }));
       const a = replica(api, { shareAs: 'a' });
       const b = replica(api, { shareAs: 'b' });
-      expect(await a.reserver.reserve(hold('a1'))).toEqual({ ok: true }); // a's share: 1.5 of the 3 left
-      expect(await b.reserver.reserve(hold('b1', '2'))).toEqual({ ok: true }); // 1.5 unclaimed: b takes a's share back
+      expect(await a.reserver.reserve(hold('a1'))).toEqual({ ok: true }); // a's share: 1 of the 3 left (half, whole units)
+      expect(await b.reserver.reserve(hold('b1', '2.5'))).toEqual({ ok: true }); // 2 unclaimed: b takes a's share back
       expect(sharesOf(api).a).toBeUndefined(); // it held no reservations: removed, not just emptied
-      // a's share is gone: its spend fails its test, and the compare-and-swap round finds 1 cpu left.
-      expect(await a.reserver.reserve(hold('a2'))).toEqual({ ok: true });
+      // a's share is gone: its spend fails its test, and the compare-and-swap round finds 0.5 cpu left.
+      expect(await a.reserver.reserve(hold('a2', '0.5'))).toEqual({ ok: true });
       expect(api.failedTests).toBe(1);
       expect(await a.reserver.reserve(hold('a3'))).toEqual({ ok: false, message: 'exceeded quota team-a/compute: cpu requested 1, used 4, hard 4' });
       expect(api.allReservations().map((reservation) => reservation.request).sort()).toEqual(['a1', 'a2', 'b1']);

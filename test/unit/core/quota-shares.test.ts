@@ -104,6 +104,7 @@ describe('spendShare', () => {
 describe('grantOf', () => {
   it.each([
     ['half of what is left', { cpu: '10' }, { cpu: '4' }, { cpu: '3' }],
+    ['in whole units when that leaves any', { cpu: '10', memory: '21Gi' }, { cpu: '5700m', memory: '0' }, { cpu: '2', memory: '10752Mi' }],
     ['exact below a unit', { cpu: '10' }, { cpu: '9' }, { cpu: '500m' }],
     ['zero where nothing is left, and for a resource over its limit', { cpu: '10', memory: '1Gi' }, { cpu: '10', memory: '2Gi' }, { cpu: '0', memory: '0' }],
     ['only what hard limits', { cpu: '2' }, { cpu: '0', memory: '1Gi' }, { cpu: '1' }],

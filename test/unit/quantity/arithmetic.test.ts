@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   add,
   cmp,
+  floorToUnit,
   formatQuantity,
   fromInteger,
   isNegative,
@@ -116,6 +117,21 @@ describe('mulRatio: q × ratio exactly, floored to 1n', () => {
     expect(product.nanos).toBe(nanos);
     expect(product.format).toBe(q(value).format);
     expect(formatQuantity(product)).toBe(canonical);
+  });
+});
+
+describe('floorToUnit: down to a whole unit, in the same format', () => {
+  it.each<[value: string, canonical: string]>([
+    ['2150m', '2'],
+    ['10752Mi', '10752Mi'],
+    ['20615843020800m', '20615843020'],
+    ['999m', '0'],
+    ['-500m', '-1'],
+    ['3', '3'],
+  ])('%s → %s', (value, canonical) => {
+    const floored = floorToUnit(q(value));
+    expect(formatQuantity(floored)).toBe(canonical);
+    expect(floored.format).toBe(q(value).format);
   });
 });
 
