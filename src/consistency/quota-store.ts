@@ -76,7 +76,7 @@ export interface QuotaStoreOptions {
  * object again and asks the change afresh: the change sees every attempt's state and decides anew.
  */
 export class QuotaStore {
-  /** Status writes that succeeded, 409s met, and attempts made again after one (for metrics). */
+  /** Status writes that succeeded, 409s (and 422s of guarded patches) met, and attempts made again after a 409 (for metrics). */
   readonly counters = { writes: 0, conflicts: 0, retries: 0 };
   // Bounded: only hot quotas benefit (a forgotten one starts from the tracker's copy, at worst one
   // conflict more), and memory must not grow with every quota ever written.

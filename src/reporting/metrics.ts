@@ -206,8 +206,8 @@ function trackerFamilies(registry: Registry, sources: MetricSources): void {
 }
 
 function reservationFamilies(registry: Registry, read: NonNullable<MetricSources['reservations']>): void {
-  mirroredCounter(registry, `${PREFIX}reservation_writes_total`, 'WorkspaceQuota status writes (compare-and-swap) that succeeded.', () => read().writes);
-  mirroredCounter(registry, `${PREFIX}reservation_conflicts_total`, 'WorkspaceQuota status writes refused with 409 Conflict (another writer got in first).', () => read().conflicts);
+  mirroredCounter(registry, `${PREFIX}reservation_writes_total`, 'WorkspaceQuota status writes that succeeded: compare-and-swap, and guarded JSON patches (a share spent, a settlement).', () => read().writes);
+  mirroredCounter(registry, `${PREFIX}reservation_conflicts_total`, 'WorkspaceQuota status writes refused: 409 Conflict (another writer got in first), or 422 for a guarded JSON patch whose test failed (a share taken back).', () => read().conflicts);
   mirroredCounter(registry, `${PREFIX}reservation_retries_total`, 'WorkspaceQuota status writes attempted again on a fresh read after a conflict.', () => read().retries);
 }
 
