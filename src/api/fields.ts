@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isNegative, parseQuantity, type Quantity, type ResourceList } from '../quantity/index.js';
+import { isNegative, parseQuantity, type ParseResult, type Quantity, type ResourceList } from '../quantity/index.js';
 import { MAX_CONDITIONS, MAX_RESOURCE_NAME_LENGTH, MAX_RESOURCES } from './limits.js';
 
 /**
@@ -10,22 +10,25 @@ import { MAX_CONDITIONS, MAX_RESOURCE_NAME_LENGTH, MAX_RESOURCES } from './limit
  * the two layers agreeing, and keeps every quantity exact: a float has lost the text it was written
  * as (`1.10` arrives as 1.1), a string has not.
  */
-export const quantityField = z.union([z.string(), z.number()]).transform((input, ctx): Quantity => {
+export function quantityOf(input: string | number): ParseResult {
   if (typeof input === 'number' && !Number.isInteger(input)) {
-    ctx.addIssue({ code: 'custom', message: `invalid quantity ${input}: a fractional quantity must be a string (${JSON.stringify(String(input))})` });
-    return z.NEVER;
+    return { ok: false, reason: `invalid quantity ${input}: a fractional quantity must be a string (${JSON.stringify(String(input))})` };
   }
   const parsed = parseQuantity(input);
-  if (!parsed.ok) {
-    ctx.addIssue({ code: 'custom', message: parsed.reason });
-    return z.NEVER;
-  }
+  if (!parsed.ok) return parsed;
   // The CRDs' pattern refuses any sign but `+`, so `-0` is refused as a negative is.
   if (isNegative(parsed.quantity) || (typeof input === 'string' && input.startsWith('-'))) {
-    ctx.addIssue({ code: 'custom', message: `invalid quantity ${JSON.stringify(input)}: must not be negative` });
-    return z.NEVER;
+    return { ok: false, reason: `invalid quantity ${JSON.stringify(input)}: must not be negative` };
   }
-  return parsed.quantity;
+  return parsed;
+}
+
+/** {@link quantityOf} as a schema. */
+export const quantityField = z.union([z.string(), z.number()]).transform((input, ctx): Quantity => {
+  const parsed = quantityOf(input);
+  if (parsed.ok) return parsed.quantity;
+  ctx.addIssue({ code: 'custom', message: parsed.reason });
+  return z.NEVER;
 });
 
 /**
