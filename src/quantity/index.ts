@@ -13,6 +13,7 @@ export {
   mustParse,
   parseQuantity,
   sub,
+  sumExceeds,
   toNumber,
   ZERO,
   type ParseResult,

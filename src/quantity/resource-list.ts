@@ -47,11 +47,6 @@ type Entry = readonly [string, Quantity];
 
 const byName = ([x]: Entry, [y]: Entry): number => (x < y ? -1 : x > y ? 1 : 0);
 
-function isOrdered(names: readonly string[]): boolean {
-  for (let i = 1; i < names.length; i++) if ((names[i - 1] as string) >= (names[i] as string)) return false;
-  return true;
-}
-
 /** A frozen list that inherits nothing, with keys in sorted order (stable output for messages and tests). */
 function build(entries: Entry[]): ResourceList {
   // Names almost always come in order already (they are read from lists built here); sort only when not.
@@ -71,10 +66,20 @@ function build(entries: Entry[]): ResourceList {
  * operation that would only copy such a list returns it instead; most lists a decision builds were copies.
  */
 function isBuilt(list: ResourceList): boolean {
-  return Object.isFrozen(list) && Object.getPrototypeOf(list) === INHERITS_NOTHING && isOrdered(Object.keys(list));
+  if (!Object.isFrozen(list) || Object.getPrototypeOf(list) !== INHERITS_NOTHING) return false;
+  // It inherits nothing, so for-in walks its own names, in Object.keys' order, without making that array.
+  let previous: string | undefined;
+  for (const name in list) {
+    if (previous !== undefined && previous >= name) return false;
+    previous = name;
+  }
+  return true;
 }
 
-const isEmpty = (list: ResourceList): boolean => Object.keys(list).length === 0;
+function isEmpty(list: ResourceList): boolean {
+  for (const name in list) if (Object.hasOwn(list, name)) return false;
+  return true;
+}
 
 function unionOfNames(a: object, b: object): string[] {
   const names = Object.keys(a);
@@ -147,8 +152,8 @@ export function scaleByRatios(a: ResourceList, ratios: ResourceList): ResourceLi
 
 /** Only the names in `names` that a has (Kubernetes' `Mask`). */
 export function mask(a: ResourceList, names: readonly string[]): ResourceList {
-  const keep = new Set(names);
-  const kept = Object.keys(a).filter((name) => keep.has(name));
+  // A list holds a few dozen names at most (api/limits.ts MAX_RESOURCES): a scan beats building a Set on every decision.
+  const kept = Object.keys(a).filter((name) => names.includes(name));
   if (kept.length === Object.keys(a).length && isBuilt(a)) return a;
   return build(kept.map((name) => [name, amountOf(a, name)] as const));
 }
