@@ -14,6 +14,7 @@
  *   BENCH_SCALE        large (default) | medium | small
  *   BENCH_SCALE_ROUNDS measured rounds (default 3)
  *   BENCH_LOAD_CONCURRENCY  requests in flight while loading (default 64)
+ *   BENCH_SCALE_SETTLE_SECONDS  idle time before the settled RSS of each sync (default 20)
  */
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, readFileSync, rmSync, writeFileSync, closeSync, mkdirSync } from 'node:fs';
@@ -167,9 +168,12 @@ function kubectlList(state: ControlPlaneState): Promise<number> {
   return timed('kubectl', [`--kubeconfig=${state.adminKubeconfig}`, 'get', 'workloadplacements', '-A', '--chunk-size=500', '-o', 'json']);
 }
 
+/** How long each sync process sits idle before its settled RSS is taken. */
+const settleSeconds = (): number => envNumber(process.env.BENCH_SCALE_SETTLE_SECONDS, 20);
+
 /** One cold sync by the service's tracker, in a fresh process. */
 function coldSync(state: ControlPlaneState): Promise<SyncFigures> {
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(benchDir, 'lib', 'tracker-sync.ts'), state.serviceKubeconfig], {
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(benchDir, 'lib', 'tracker-sync.ts'), state.serviceKubeconfig, String(settleSeconds() * 1000)], {
     stdio: ['ignore', 'pipe', 'inherit'],
     cwd: repoRoot,
   });
@@ -203,16 +207,19 @@ export async function run(): Promise<Result> {
     const sync = median(syncs.map((s) => s.syncMs / 1000));
     const rss = median(syncs.map((s) => s.rssBytes));
     const heap = median(syncs.map((s) => s.heapBytes));
+    const settled = median(syncs.map((s) => s.settledRssBytes));
     console.log(`population: ${describeSize(size)}${loadSeconds === undefined ? ' (reused)' : `, loaded in ${fmt(loadSeconds)} s`}`);
     console.log(
       table(
-        ['round', 'kubectl list s', 'tracker cold sync s', 'RSS above empty MiB', 'heap above empty MiB'],
-        syncs.map((s, i) => [String(i + 1), fmt(floors[i] ?? NaN), fmt(s.syncMs / 1000), fmt(s.rssBytes / 2 ** 20), fmt(s.heapBytes / 2 ** 20)]),
+        ['round', 'kubectl list s', 'tracker cold sync s', 'RSS above empty MiB', 'heap above empty MiB', `RSS after ${settleSeconds()} s idle MiB`],
+        syncs.map((s, i) => [String(i + 1), fmt(floors[i] ?? NaN), fmt(s.syncMs / 1000), fmt(s.rssBytes / 2 ** 20), fmt(s.heapBytes / 2 ** 20), fmt(s.settledRssBytes / 2 ** 20)]),
       ),
     );
     const perPlacement = rss / size.placements;
     console.log(`cold sync ${fmt(sync)} s vs kubectl ${fmt(floor)} s: ${(sync / floor).toFixed(3)} x (goal <= ${GOAL_RATIO})`);
     console.log(`RSS per placement: ${fmt(perPlacement)} bytes (heap ${fmt(heap / size.placements)}), goal <= ${GOAL_BYTES_PER_PLACEMENT}`);
+    // Informational: the goal is judged right after the sync, as before; this is the steady state a running replica shows.
+    console.log(`RSS per placement after ${settleSeconds()} s idle: ${fmt(settled / size.placements)} bytes`);
     const ratio = sync / floor;
     return {
       value: sync,

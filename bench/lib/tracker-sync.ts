@@ -1,10 +1,12 @@
 /**
  * One cold sync, in a process of its own so its memory is its own (bench/tracker-scale.ts forks it):
- * node --expose-gc --import tsx bench/lib/tracker-sync.ts <kubeconfig>
+ * node --expose-gc --import tsx bench/lib/tracker-sync.ts <kubeconfig> [settle ms]
  *
  * Measures RSS and heap after the modules are loaded (the empty process), then starts the service's
  * tracker on an empty TrackedState, times it until ready (every kind listed, watches started),
- * collects garbage and measures again. Prints one JSON line on stdout.
+ * collects garbage and measures again; then once more after sitting idle for the settle time (the
+ * service's steady state: V8 gives back heap it committed during the sync only once allocation stops).
+ * Prints one JSON line on stdout.
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +19,8 @@ import { createTracker, kubeSource } from '../../src/tracker/tracker.js';
 export interface SyncFigures {
   readonly syncMs: number;
   readonly rssBytes: number;
+  /** RSS above empty once the process has sat idle for `settleMs` (V8's memory reducer returns committed heap). */
+  readonly settledRssBytes: number;
   readonly heapBytes: number;
   readonly objects: Readonly<Record<string, number>>;
 }
@@ -31,7 +35,7 @@ async function settledMemory(): Promise<NodeJS.MemoryUsage> {
   return process.memoryUsage();
 }
 
-async function main(kubeconfig: string): Promise<SyncFigures> {
+async function main(kubeconfig: string, settleMs: number): Promise<SyncFigures> {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(kubeconfig);
   const state = new TrackedState();
@@ -42,11 +46,13 @@ async function main(kubeconfig: string): Promise<SyncFigures> {
   const syncMs = performance.now() - start;
   const full = await settledMemory();
   const objects = Object.fromEntries(TRACKED_KINDS.map(({ kind }) => [kind, state.keys(kind).length]));
+  await sleep(settleMs);
+  const settled = await settledMemory();
   await tracker.stop();
-  return { syncMs, rssBytes: full.rss - empty.rss, heapBytes: full.heapUsed - empty.heapUsed, objects };
+  return { syncMs, rssBytes: full.rss - empty.rss, settledRssBytes: settled.rss - empty.rss, heapBytes: full.heapUsed - empty.heapUsed, objects };
 }
 
-main(process.argv[2] ?? '').then(
+main(process.argv[2] ?? '', Number(process.argv[3] ?? 0)).then(
   (figures) => {
     process.stdout.write(`${JSON.stringify(figures)}\n`);
     process.exit(0);

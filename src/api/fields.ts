@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isNegative, parseQuantity, type Quantity, type ResourceList } from '../quantity/index.js';
+import { isNegative, parseQuantity, type ParseResult, type Quantity, type ResourceList } from '../quantity/index.js';
 import { MAX_CONDITIONS, MAX_RESOURCE_NAME_LENGTH, MAX_RESOURCES } from './limits.js';
 
 /**
@@ -10,22 +10,25 @@ import { MAX_CONDITIONS, MAX_RESOURCE_NAME_LENGTH, MAX_RESOURCES } from './limit
  * the two layers agreeing, and keeps every quantity exact: a float has lost the text it was written
  * as (`1.10` arrives as 1.1), a string has not.
  */
-export const quantityField = z.union([z.string(), z.number()]).transform((input, ctx): Quantity => {
+export function quantityOf(input: string | number): ParseResult {
   if (typeof input === 'number' && !Number.isInteger(input)) {
-    ctx.addIssue({ code: 'custom', message: `invalid quantity ${input}: a fractional quantity must be a string (${JSON.stringify(String(input))})` });
-    return z.NEVER;
+    return { ok: false, reason: `invalid quantity ${input}: a fractional quantity must be a string (${JSON.stringify(String(input))})` };
   }
   const parsed = parseQuantity(input);
-  if (!parsed.ok) {
-    ctx.addIssue({ code: 'custom', message: parsed.reason });
-    return z.NEVER;
-  }
+  if (!parsed.ok) return parsed;
   // The CRDs' pattern refuses any sign but `+`, so `-0` is refused as a negative is.
   if (isNegative(parsed.quantity) || (typeof input === 'string' && input.startsWith('-'))) {
-    ctx.addIssue({ code: 'custom', message: `invalid quantity ${JSON.stringify(input)}: must not be negative` });
-    return z.NEVER;
+    return { ok: false, reason: `invalid quantity ${JSON.stringify(input)}: must not be negative` };
   }
-  return parsed.quantity;
+  return parsed;
+}
+
+/** {@link quantityOf} as a schema. */
+export const quantityField = z.union([z.string(), z.number()]).transform((input, ctx): Quantity => {
+  const parsed = quantityOf(input);
+  if (parsed.ok) return parsed.quantity;
+  ctx.addIssue({ code: 'custom', message: parsed.reason });
+  return z.NEVER;
 });
 
 /**
@@ -108,28 +111,37 @@ export type Duration = z.output<typeof durationField>;
 // `format: date-time` as the API server checks it (measured against kube-apiserver 1.33, see
 // docs/decisions.md): RFC 3339 with `t`/`z` in either case, a fraction of any length after `.` or
 // `,`, an offset up to ±24:00, and a real calendar date and time of day.
-// Bounds of month, day, hour, minute, second, offset hours, offset minutes.
-const DATE_TIME_MIN = [1, 1, 0, 0, 0, 0, 0];
-const DATE_TIME_MAX = [12, 31, 23, 59, 59, 24, 59];
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
+/** Days in a 400-year Gregorian cycle: shifting a date by 400 years shifts it by exactly this. */
+const CYCLE_MS = 146_097 * 86_400_000;
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const isLeapYear = (year: number): boolean => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+const isCalendarDate = (year: number, month: number, day: number): boolean =>
+  month >= 1 && month <= 12 && day >= 1 && day <= (DAYS_IN_MONTH[month - 1] as number) + (month === 2 && isLeapYear(year) ? 1 : 0);
+const isTimeOfDay = (hour: number, minute: number, second: number): boolean => hour <= 23 && minute <= 59 && second <= 59;
 
 /**
  * Epoch milliseconds of a timestamp the API server accepts (see {@link timestampField}), NaN for
  * anything else. `Date.parse` is not enough: it refuses a `,` fraction and accepts `24:00:00`.
+ * Runs on every placement a review carries, so it allocates nothing past the match.
  */
 export function timestampMs(text: string): number {
   const match = DATE_TIME.exec(text);
   if (!match) return NaN;
-  const [, year, month, day, hour, minute, second, fraction = '', sign, offsetHours = '0', offsetMinutes = '0'] = match.map((part) => part ?? '');
-  const numbers = [month, day, hour, minute, second, offsetHours, offsetMinutes].map(Number);
-  if (numbers.some((value, i) => value < (DATE_TIME_MIN[i] ?? 0) || value > (DATE_TIME_MAX[i] ?? 0))) return NaN;
-  // setUTCFullYear, not Date.UTC: the latter reads years 0-99 as 1900-1999.
-  const date = new Date(0);
-  date.setUTCFullYear(Number(year), Number(month) - 1, Number(day));
-  if (date.getUTCDate() !== Number(day)) return NaN; // 30 February rolled over into March
-  date.setUTCHours(Number(hour), Number(minute), Number(second), Number(fraction.padEnd(3, '0').slice(0, 3)));
-  const offsetMs = (sign === '-' ? -1 : 1) * (Number(offsetHours || 0) * 60 + Number(offsetMinutes || 0)) * 60_000;
-  return date.getTime() - offsetMs;
+  const year = Number(match[1]);
+  const month = Number(match[2]);
+  const day = Number(match[3]);
+  const hour = Number(match[4]);
+  const minute = Number(match[5]);
+  const second = Number(match[6]);
+  const offsetHours = Number(match[9] ?? 0);
+  const offsetMinutes = Number(match[10] ?? 0);
+  if (!isCalendarDate(year, month, day) || !isTimeOfDay(hour, minute, second) || offsetHours > 24 || offsetMinutes > 59) return NaN;
+  const millis = Number((match[7] ?? '').padEnd(3, '0').slice(0, 3));
+  const offsetMs = (match[8] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000;
+  // Date.UTC reads years 0-99 as 1900-1999: count from 400 years later, the same day of the week and leap cycle.
+  return Date.UTC(year + 400, month - 1, day, hour, minute, second, millis) - CYCLE_MS - offsetMs;
 }
 
 /** RFC 3339 timestamp as the API server accepts it (kept as written; read it with {@link timestampMs}). */

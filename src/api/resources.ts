@@ -209,23 +209,3 @@ export type TrackedObject =
   | { kind: 'SyncTarget'; object: SyncTarget }
   | { kind: 'WorkspaceQuota'; object: WorkspaceQuota }
   | { kind: 'WorkloadPlacement'; object: WorkloadPlacement };
-
-export type TrackedParse = { readonly success: true; readonly tracked: TrackedObject } | { readonly success: false; readonly error: z.ZodError };
-
-/** Parses an object with its kind's schema. One case per kind keeps the kind and its parsed object correlated in the union. */
-export function parseTrackedObject(kind: TrackedKind, input: unknown): TrackedParse {
-  switch (kind) {
-    case 'SyncTarget': {
-      const result = syncTargetSchema.safeParse(input);
-      return result.success ? { success: true, tracked: { kind, object: result.data } } : result;
-    }
-    case 'WorkspaceQuota': {
-      const result = workspaceQuotaSchema.safeParse(input);
-      return result.success ? { success: true, tracked: { kind, object: result.data } } : result;
-    }
-    case 'WorkloadPlacement': {
-      const result = workloadPlacementSchema.safeParse(input);
-      return result.success ? { success: true, tracked: { kind, object: result.data } } : result;
-    }
-  }
-}

@@ -6,7 +6,8 @@ import { describeIssues } from '../api/errors.js';
 import { timestampMs } from '../api/fields.js';
 import { TrackedState } from '../state/tracked-state.js';
 import { yamlProblem } from '../ops/config.js';
-import { GROUP, isTrackedKind, parseTrackedObject, type TrackedKind, type TrackedObject } from '../api/resources.js';
+import { GROUP, isTrackedKind, type TrackedKind, type TrackedObject } from '../api/resources.js';
+import { parseTrackedObject } from '../api/tracked-parse.js';
 
 /** Bad input: the message names the file, the document and the field. */
 export class InputError extends Error {

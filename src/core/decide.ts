@@ -1,5 +1,6 @@
 import { describeIssues } from '../api/errors.js';
-import { GROUP, workloadPlacementSchema, type WorkloadPlacement } from '../api/resources.js';
+import { parsePlacement } from '../api/placement-decoding.js';
+import { GROUP, type WorkloadPlacement } from '../api/resources.js';
 import type { DecisionConfig } from '../api/config.js';
 import { mask, subLists, type ResourceList } from '../quantity/index.js';
 import { clusterConsumption, placementClusters, quotaCharge } from './charging.js';
@@ -73,7 +74,7 @@ function isPlacementWrite(review: Review): boolean {
 /** The old object of an UPDATE; an unreadable one counts as nothing, so the update is judged as a create. */
 function previous(review: Review): WorkloadPlacement | undefined {
   if (review.operation !== 'UPDATE') return undefined;
-  const parsed = workloadPlacementSchema.safeParse(review.oldObject);
+  const parsed = parsePlacement(review.oldObject);
   return parsed.success ? parsed.data : undefined;
 }
 
@@ -131,7 +132,7 @@ function invalid(issues: string): Decision {
  */
 export function decide(review: Review, view: StateView, config: DecisionConfig, nowMs: number): Decision {
   if (!isPlacementWrite(review)) return UNTOUCHED;
-  const parsed = workloadPlacementSchema.safeParse(review.object);
+  const parsed = parsePlacement(review.object);
   if (!parsed.success) return invalid(describeIssues(parsed.error));
   const next = parsed.data;
   const old = previous(review);

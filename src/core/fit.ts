@@ -1,5 +1,5 @@
 import type { DecisionConfig } from '../api/config.js';
-import { add, amountOf, cmp, fromInteger, inOrder, sub, ZERO, type Quantity, type ResourceList } from '../quantity/index.js';
+import { amountOf, cmp, fromInteger, inOrder, sub, sumExceeds, ZERO, type Quantity, type ResourceList } from '../quantity/index.js';
 import { clusterHealth } from './cluster-health.js';
 import type { ClusterView, QuotaLimits, StateView } from './view.js';
 
@@ -37,12 +37,25 @@ export function positiveResources(list: ResourceList): string[] {
   return inOrder(Object.keys(list).filter((name) => cmp(get(list, name), ZERO) > 0));
 }
 
+/**
+ * The names of `requested` above zero for which `exceeds` holds, in order. This runs for every quota
+ * and every cluster of every decision, and almost always finds nothing: it allocates only for a find.
+ */
+function exceededBy(requested: ResourceList, exceeds: (resource: string, amount: Quantity) => boolean): string[] {
+  let found: string[] | undefined;
+  for (const resource of Object.keys(requested)) {
+    const amount = get(requested, resource);
+    if (cmp(amount, ZERO) > 0 && exceeds(resource, amount)) (found ??= []).push(resource);
+  }
+  return found ? inOrder(found) : NONE;
+}
+
+const NONE: string[] = [];
+
 /** Resources of `limits` that `used + requested` would exceed (resources without a limit are unlimited). */
 export function limitShortfalls(limits: ResourceList, used: ResourceList, requested: ResourceList): QuotaShortfall[] {
-  // Rows only for what is exceeded: this runs for every quota of every decision.
-  return positiveResources(requested)
-    .filter((resource) => Object.hasOwn(limits, resource) && cmp(add(get(used, resource), get(requested, resource)), get(limits, resource)) > 0)
-    .map((resource) => ({ resource, requested: get(requested, resource), used: get(used, resource), limit: get(limits, resource) }));
+  const over = exceededBy(requested, (resource, amount) => Object.hasOwn(limits, resource) && sumExceeds(get(used, resource), amount, get(limits, resource)));
+  return over.length === 0 ? [] : over.map((resource) => ({ resource, requested: get(requested, resource), used: get(used, resource), limit: get(limits, resource) }));
 }
 
 /** The hard-limit check of one quota; undefined when the request fits. */
@@ -62,17 +75,19 @@ export function freeRoom(record: ClusterView, allocated: ResourceList, resource:
 }
 
 function capacityShortfalls(record: ClusterView, allocated: ResourceList, requested: ResourceList, config: DecisionConfig): CapacityShortfall[] {
-  // Rows only for what does not fit: this runs for every cluster of every decision.
-  return positiveResources(requested)
-    .filter((resource) => cmp(get(requested, resource), freeRoom(record, allocated, resource, config)) > 0)
-    .map((resource) => ({
-      resource,
-      requested: get(requested, resource),
-      free: freeRoom(record, allocated, resource, config),
-      allocatable: get(record.allocatable, resource),
-      ratio: overcommitRatio(config, resource),
-      allocated: get(allocated, resource),
-    }));
+  const effective = record.effectiveAllocatable(config.overcommit);
+  // requested > allocatable × ratio − allocated, without building the free room of what fits.
+  const over = exceededBy(requested, (resource, amount) => sumExceeds(get(allocated, resource), amount, get(effective, resource)));
+  return over.length === 0
+    ? []
+    : over.map((resource) => ({
+        resource,
+        requested: get(requested, resource),
+        free: freeRoom(record, allocated, resource, config),
+        allocatable: get(record.allocatable, resource),
+        ratio: overcommitRatio(config, resource),
+        allocated: get(allocated, resource),
+      }));
 }
 
 /** What a cluster must satisfy for a placement to (newly) land on it or grow there. */

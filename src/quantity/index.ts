@@ -14,6 +14,7 @@ export {
   mustParse,
   parseQuantity,
   sub,
+  sumExceeds,
   toNumber,
   ZERO,
   type ParseResult,

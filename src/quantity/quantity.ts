@@ -315,6 +315,11 @@ export function cmp(a: Quantity, b: Quantity): -1 | 0 | 1 {
   return a.nanos < b.nanos ? -1 : 1;
 }
 
+/** Whether a + b > limit, exactly, without making the sum a Quantity (checks run on every decision). */
+export function sumExceeds(a: Quantity, b: Quantity, limit: Quantity): boolean {
+  return a.nanos + b.nanos > limit.nanos;
+}
+
 /** True for any zero (`0`, `0Gi`, `-0`). */
 export function isZero(q: Quantity): boolean {
   return q.nanos === 0n;

@@ -43,11 +43,6 @@ export function inOrder(names: string[]): string[] {
   return names;
 }
 
-function isOrdered(names: readonly string[]): boolean {
-  for (let i = 1; i < names.length; i++) if ((names[i - 1] as string) >= (names[i] as string)) return false;
-  return true;
-}
-
 /**
  * A frozen list that inherits nothing, of `names` (in order: stable output for messages and tests) to
  * the quantity `valueOf` gives for each. Properties are set one by one on the new list, with no array
@@ -67,10 +62,20 @@ const namesOf = (list: object): string[] => inOrder(Object.keys(list));
  * operation that would only copy such a list returns it instead; most lists a decision builds were copies.
  */
 function isBuilt(list: ResourceList): boolean {
-  return Object.isFrozen(list) && Object.getPrototypeOf(list) === INHERITS_NOTHING && isOrdered(Object.keys(list));
+  if (!Object.isFrozen(list) || Object.getPrototypeOf(list) !== INHERITS_NOTHING) return false;
+  // It inherits nothing, so for-in walks its own names, in Object.keys' order, without making that array.
+  let previous: string | undefined;
+  for (const name in list) {
+    if (previous !== undefined && previous >= name) return false;
+    previous = name;
+  }
+  return true;
 }
 
-const isEmpty = (list: ResourceList): boolean => Object.keys(list).length === 0;
+function isEmpty(list: ResourceList): boolean {
+  for (const name in list) if (Object.hasOwn(list, name)) return false;
+  return true;
+}
 
 function unionOfNames(a: object, b: object): string[] {
   const names = Object.keys(a);
@@ -143,8 +148,8 @@ export function scaleByRatios(a: ResourceList, ratios: ResourceList): ResourceLi
 
 /** Only the names in `names` that a has (Kubernetes' `Mask`). */
 export function mask(a: ResourceList, names: readonly string[]): ResourceList {
-  const keep = new Set(names);
-  const kept = Object.keys(a).filter((name) => keep.has(name));
+  // A list holds a few dozen names at most (api/limits.ts MAX_RESOURCES): a scan beats building a Set on every decision.
+  const kept = Object.keys(a).filter((name) => names.includes(name));
   if (kept.length === Object.keys(a).length && isBuilt(a)) return a;
   return build(inOrder(kept), (name) => amountOf(a, name));
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { describeIssues } from '../api/errors.js';
-import { API_VERSION, GROUP, parseTrackedObject, VERSION, type TrackedKind, type TrackedObject } from '../api/resources.js';
+import { API_VERSION, GROUP, VERSION, type TrackedKind, type TrackedObject } from '../api/resources.js';
+import { parseTrackedObject } from '../api/tracked-parse.js';
 import { objectKey } from '../core/workspace.js';
 
 /** What the tracker needs to know to list and watch one kind. */

@@ -8,7 +8,8 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { describeIssues } from '../../../src/api/errors.js';
 import { quantityField, timestampField, timestampMs } from '../../../src/api/fields.js';
-import { parseTrackedObject, type TrackedKind } from '../../../src/api/resources.js';
+import type { TrackedKind } from '../../../src/api/resources.js';
+import { parseTrackedObject } from '../../../src/api/tracked-parse.js';
 import { arbitraryFor, crdSchema, dateTimeArbitrary, stringAccepted, type OpenApiSchema } from '../../support/openapi.js';
 
 const crds: readonly [TrackedKind, string][] = [
