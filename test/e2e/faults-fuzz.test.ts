@@ -9,7 +9,9 @@
  * The 100 ms is measured per request at the client, from the first byte written to the last read, on
  * one connection reused throughout (no handshake in it): that is the service's time plus loopback and
  * this process's own event loop, an upper bound on the server's, on a machine whose two cores other
- * test runs share.
+ * test runs share. An answer over it is asked for once more, and the input fails only if it is slow
+ * again: the bound is on what an input costs (a quadratic path is slow every time), not on a one-off
+ * stall of the machine (seen: 2 of 3,000 at 102 and 122 ms, load average ~8).
  */
 import type { IncomingMessage } from 'node:http';
 import { Agent, request } from 'node:https';
@@ -141,6 +143,7 @@ describe('fuzzed AdmissionReviews, straight to a replica', () => {
     const cases = fc.sample(aCase(valid), { seed: SEED, numRuns: RUNS });
     const agent = new Agent({ keepAlive: true, maxSockets: 1, ...apiServerIdentity() });
     const problems: string[] = [];
+    const retried: string[] = [];
     const times: number[] = [];
     const statuses = new Map<number, number>();
     let echoed = 0;
@@ -166,7 +169,13 @@ describe('fuzzed AdmissionReviews, straight to a replica', () => {
         })();
         const wrong: string[] = [];
         if (![200, 400, 413].includes(reply.status)) wrong.push(`HTTP ${reply.status}`);
-        if (reply.ms > WITHIN_MS) wrong.push(`${Math.round(reply.ms)} ms`);
+        // The bound is on what an input costs, not on the machine: a slow answer is sent once more,
+        // and only an input slow both times counts (a one-off stall of this shared machine, its GC
+        // or this process's own event loop, is not the input's cost; an input that is costly is slow again).
+        const againMs = reply.ms > WITHIN_MS ? (await post(agent, replica.port, ca, c.body)).ms : undefined;
+        const slow = againMs === undefined ? undefined : `${Math.round(reply.ms)} ms, then ${Math.round(againMs)} ms`;
+        if (slow && (againMs as number) > WITHIN_MS) wrong.push(slow);
+        else if (slow) retried.push(`#${i}: ${slow}`);
         if (answer === undefined) wrong.push('answer not JSON');
         if (sent?.success && !(reply.status === 200 && answer?.response?.uid === sent.data.request.uid)) wrong.push('valid envelope, uid not echoed');
         if (reply.status === 200 && !sent?.success) wrong.push('200 for an invalid envelope');
@@ -177,6 +186,7 @@ describe('fuzzed AdmissionReviews, straight to a replica', () => {
       agent.destroy();
     }
     const s = spread(times);
+    if (retried.length > 0) say(`fuzz: slow once, in time when sent again: ${retried.join('; ')}`);
     say(`fuzz: ${times.length} answers (${[...statuses].map(([status, n]) => `${n}× ${status}`).join(', ')}), uid echoed ${echoed}; client-side ms ${JSON.stringify(s)}; seed ${SEED}`);
     expect(problems.slice(0, 10)).toEqual([]);
     expect(statuses.get(200) ?? 0).toBeGreaterThan(RUNS / 10);
