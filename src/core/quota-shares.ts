@@ -183,10 +183,21 @@ export interface RoundBasisInput {
   readonly fallbackUsed: ResourceList;
 }
 
+/**
+ * Whether a stored reservation still counts after a write at `nowMs`: not expired, not replaced or
+ * given back by that write, and not counted in `used` by the settlement it makes.
+ */
+export function stillCounts(
+  nowMs: number,
+  settling: { readonly counts: (reservation: QuotaReservation) => boolean } | undefined,
+  replaced: ReadonlySet<string> = new Set(),
+): (reservation: QuotaReservation) => boolean {
+  return (reservation) => expiresAtMs(reservation) > nowMs && !replaced.has(reservation.request) && !settling?.counts(reservation);
+}
+
 export function roundBasis(quota: WorkspaceQuota, input: RoundBasisInput): RoundBasis {
   const { nowMs, replaced, settling, fallbackUsed } = input;
-  const keeps = (reservation: QuotaReservation): boolean =>
-    expiresAtMs(reservation) > nowMs && !replaced.has(reservation.request) && !settling?.counts(reservation);
+  const keeps = stillCounts(nowMs, settling, replaced);
   const kept = quota.status.reservations.filter(keeps);
   const counted = [...kept, ...shareReservations(quota, keeps)];
   const used = settling ? agreedUsage(quota, settling.used, counted, { settled: true }) : agreedUsage(quota, fallbackUsed, counted);
@@ -279,6 +290,7 @@ export function settlePatch(quota: WorkspaceQuota, settling: SettlingWrite, nowM
   const { usedAsOf } = quota.status;
   if (usedAsOf === undefined || isOlderVersion(quota.metadata.resourceVersion, settling.status.usedAsOf)) return undefined;
   if (Object.values(quota.status.shares).some((share) => isExpired(share, nowMs))) return undefined;
+  const keeps = stillCounts(nowMs, settling);
   const lists: [string, readonly QuotaReservation[]][] = [
     ['/status/reservations', quota.status.reservations],
     ...Object.entries(quota.status.shares).map(([name, share]): [string, readonly QuotaReservation[]] => [`/status/shares/${pointer(name)}/reservations`, share.reservations]),
@@ -286,7 +298,7 @@ export function settlePatch(quota: WorkspaceQuota, settling: SettlingWrite, nowM
   const removals = lists.flatMap(([path, list]) =>
     list
       .map((reservation, i) => ({ reservation, at: `${path}/${i}` }))
-      .filter(({ reservation }) => settling.counts(reservation) || expiresAtMs(reservation) <= nowMs)
+      .filter(({ reservation }) => !keeps(reservation))
       .reverse()
       .flatMap(({ reservation, at }): JsonPatchOperation[] => [
         { op: 'test', path: `${at}/request`, value: reservation.request },

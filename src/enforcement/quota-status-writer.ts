@@ -1,8 +1,8 @@
-import type { QuotaReservation, WorkspaceQuota } from '../api/resources.js';
+import type { WorkspaceQuota } from '../api/resources.js';
 import { STALE, type QuotaStore } from '../consistency/quota-store.js';
 import type { Settle } from '../consistency/quota-reserver.js';
 import { expiresAtMs, isCounted, isOlderVersion, sameReservations, toWireReservation } from '../core/quota-agreement.js';
-import { rewriteShares, settlePatch, shareReservations } from '../core/quota-shares.js';
+import { rewriteShares, settlePatch, shareReservations, stillCounts } from '../core/quota-shares.js';
 import { desiredQuotaStatus, quotaStatusCurrent } from '../core/quota-status.js';
 import type { TrackedState } from '../state/tracked-state.js';
 
@@ -99,7 +99,7 @@ export function createQuotaStatusWriter(options: QuotaStatusWriterOptions): Quot
     const nowMs = clock();
     const settling = settlement(key, quota, nowMs);
     if (!settling) return undefined;
-    const keeps = (reservation: QuotaReservation): boolean => expiresAtMs(reservation) > nowMs && !settling.counts(reservation);
+    const keeps = stillCounts(nowMs, settling);
     const reservations = quota.status.reservations.filter(keeps);
     // Each share's reservations settle the same way; expired shares are taken back.
     const shares = rewriteShares(quota, { keeps, revokeOthers: false, nowMs });

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { anAdmissionReview, aPlacement, aQuota } from '../builders/objects.js';
-import { deleteFreshNamespaces, freshNamespace, kubectl, quotaReservations, readySyncTarget } from './support/cluster.js';
+import { deleteFreshNamespaces, freshNamespace, kubectl, quotaReservations, readySyncTarget, storedPlacements as stored } from './support/cluster.js';
 import { eventually, startTestWebhook, type TestWebhook } from './support/webhook.js';
 
 type Manifest = Record<string, unknown>;
@@ -60,11 +60,6 @@ async function everyReplicaAdmits(ns: string, cpu: number): Promise<void> {
     const answer = await review(index, anAdmissionReview({ uid: `room-${replica.port}-${Date.now()}`, dryRun: true, object: { ...placement(ns, 'room'), spec: { resourceRequirements: { cpu: String(cpu) }, targetClusters: [] } } }));
     expect(answer).toMatchObject({ allowed: true });
   }
-}
-
-async function stored(ns: string): Promise<number> {
-  const listed = await kubectl(['get', 'wp', '-n', ns, '-o', 'name']);
-  return listed.stdout.split('\n').filter(Boolean).length;
 }
 
 beforeAll(async () => {

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { probe } from '../../scripts/lib/webhook-processes.js';
 import { until } from '../support/until.js';
-import { apiServerProcess, deleteFreshNamespaces, kubectl, quotaReservations as reservations, readySyncTarget, restartApiServer } from './support/cluster.js';
+import { apiServerProcess, deleteFreshNamespaces, kubectl, quotaReservations as reservations, readySyncTarget, restartApiServer, storedPlacements as stored } from './support/cluster.js';
 import { startCreateLoad } from './support/create-load.js';
-import { apiServerReadyz, createReview, lastBecameReady, quotaNamespace, sample, say, spread, stored } from './support/faults.js';
+import { apiServerReadyz, createReview, lastBecameReady, quotaNamespace, sample, say, spread } from './support/faults.js';
 import { eventually, startTestWebhook, type TestWebhook, type WebhookReply } from './support/webhook.js';
 import { readFileSync } from 'node:fs';
 

@@ -132,3 +132,10 @@ export async function quotaReservations(ns: string, name = 'limit'): Promise<str
   const lists = [status?.reservations ?? [], ...Object.values(status?.shares ?? {}).map((share) => share.reservations ?? [])];
   return lists.flat().map((reservation) => reservation.request);
 }
+
+/** How many placements `ns` stores, as the API server lists them. */
+export async function storedPlacements(ns: string): Promise<number> {
+  const listed = await kubectl(['get', 'wp', '-n', ns, '-o', 'name']);
+  if (listed.code !== 0) throw new Error(`kubectl get wp failed: ${listed.stderr}`);
+  return listed.stdout.split('\n').filter(Boolean).length;
+}

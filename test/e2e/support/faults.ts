@@ -94,13 +94,6 @@ export async function quotaNamespace(webhook: TestWebhook, prefix: string, hard:
   return ns;
 }
 
-/** How many placements `ns` stores. */
-export async function stored(ns: string): Promise<number> {
-  const listed = await kubectl(['get', 'wp', '-n', ns, '-o', 'name']);
-  if (listed.code !== 0) throw new Error(`kubectl get wp failed: ${listed.stderr}`);
-  return listed.stdout.split('\n').filter(Boolean).length;
-}
-
 /** Milliseconds from a list's figures: `n`, min, median, p99, max. */
 export function spread(values: readonly number[]): { n: number; min: number; p50: number; p99: number; max: number } {
   const sorted = [...values].sort((a, b) => a - b);
