@@ -56,12 +56,16 @@ async function row(ns: string, name: string): Promise<Record<string, string>> {
 }
 
 /** Waits until kubectl shows these columns. */
-const shows = (ns: string, name: string, wanted: Record<string, string>) =>
+// Files running beside this one keep creating placements (hundreds in a burst): each is a write due
+// before this file's next one, so a step may wait a few seconds behind them.
+const STEP_MS = 30_000;
+
+const shows = (ns: string, name: string, wanted: Record<string, string>, timeoutMs = STEP_MS) =>
   eventually(async () => {
     const columns = await row(ns, name);
     expect(Object.fromEntries(Object.keys(wanted).map((column) => [column, columns[column]]))).toEqual(wanted);
     return columns;
-  });
+  }, timeoutMs);
 
 let webhook: TestWebhook;
 
@@ -72,17 +76,24 @@ function writesOf(key: string): number {
 }
 
 /** Waits until the log shows this many writes (the log line follows the write's response). */
-const writes = (key: string, count: number) => eventually(() => Promise.resolve(expect(writesOf(key)).toBe(count)));
+const writes = (key: string, count: number) => eventually(() => Promise.resolve(expect(writesOf(key)).toBe(count)), STEP_MS);
 
 /** Waits until a fresh placement is written: every write due before it has been made. */
-async function barrier(ns: string, name: string): Promise<void> {
+async function barrier(ns: string, name: string, timeoutMs?: number): Promise<void> {
   await must(['apply', '-f', '-'], JSON.stringify(placement(ns, `${name}-barrier`, 'UseNewest', ['barrier-1'])));
-  await shows(ns, `${name}-barrier`, { READY: '0/1', CLUSTERS: 'barrier-1' });
+  await shows(ns, `${name}-barrier`, { READY: '0/1', CLUSTERS: 'barrier-1' }, timeoutMs);
 }
 
 beforeAll(async () => {
   webhook = await startTestWebhook('status-aggregation', { config: CONFIG });
-}, 120_000);
+  // The placements earlier test files left (thousands, most never aggregated: their webhooks stopped
+  // first) are this leader's first backlog, read and written one by one. A barrier written means all
+  // of it is: the steps below then wait only for their own writes, not for the backlog.
+  const startedMs = Date.now();
+  await barrier(await freshNamespace('aggregation-start'), 'backlog', 100_000);
+  const stored = (await must(['get', 'wp', '-A', '--no-headers'])).trim().split('\n').length;
+  console.log(`[status-aggregation] backlog written ${Date.now() - startedMs} ms after start (${stored} placements stored)`);
+}, 220_000);
 
 afterAll(async () => {
   await webhook?.stop();
@@ -149,7 +160,7 @@ describe('entries the aggregation does not count', () => {
     await eventually(async () => {
       const conflicts = await must(['get', 'wp', 'api', '-n', ns, '-o', 'jsonpath={.status.aggregatedStatus.conflicts[*].type}={.status.aggregatedStatus.conflicts[*].clusters[*]}']);
       expect(conflicts).toBe('NotTargeted=old-cluster');
-    });
+    }, STEP_MS);
     await shows(ns, 'api', { PHASE: 'Placed', STATUS: 'Running', READY: '1/1', CLUSTERS: 'us-east-1' });
   });
 });
