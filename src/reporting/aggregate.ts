@@ -293,8 +293,9 @@ function quotaFigures(quota: QuotaInput): QuotaFigures {
   const remaining: Record<string, Quantity> = {};
   const percent: Record<string, number> = {};
   let overHard: string[] | undefined;
-  for (const name of Object.keys(quota.hard)) {
-    const hard = amountOf(quota.hard, name);
+  for (const name in quota.hard) {
+    if (!Object.hasOwn(quota.hard, name)) continue;
+    const hard = quota.hard[name] as Quantity;
     const used = amountOf(quota.used, name);
     // Only what the quota limits: a charge it has no limit for is shown in `used`, not as a negative remainder.
     const left = remainderOf(hard, used);

@@ -47,8 +47,9 @@ export class Sums {
 
   /** Adds every quantity of `list`. */
   add(list: ResourceList): void {
-    // Object.keys gives own names only, so the quantities are read directly, without amountOf's check.
-    for (const name of Object.keys(list)) this.addQuantity(name, list[name] as Quantity);
+    // for-in over own names, not Object.keys: an aggregation made an array per list read, a quarter of
+    // all it allocated. Own names only, so the quantities are read directly, without amountOf's check.
+    for (const name in list) if (Object.hasOwn(list, name)) this.addQuantity(name, list[name] as Quantity);
   }
 
   /** Adds every sum of `other`. */
@@ -85,8 +86,9 @@ export const unitsOf = (q: Quantity): number => Number(q.nanos) / 1e9;
 export function ratesOf(numerator: ResourceList, denominator: ResourceList): Rates {
   const rates: Record<string, number> = {};
   // Lists built by the quantity algebra have their names in order already; rates keep that order.
-  for (const name of Object.keys(denominator)) {
-    const below = amountOf(denominator, name).nanos;
+  for (const name in denominator) {
+    if (!Object.hasOwn(denominator, name)) continue;
+    const below = (denominator[name] as Quantity).nanos;
     if (below > 0n) setOwn(rates, name, Number(amountOf(numerator, name).nanos) / Number(below));
   }
   return rates;
@@ -159,7 +161,8 @@ function spreadOfValues(values: Float64Array): Spread {
 export function spreadOf(perCluster: readonly Rates[]): Readonly<Record<string, Spread>> {
   const values = new Map<string, number[]>();
   for (const rates of perCluster) {
-    for (const name of Object.keys(rates)) {
+    for (const name in rates) {
+      if (!Object.hasOwn(rates, name)) continue;
       let into = values.get(name);
       if (!into) values.set(name, (into = []));
       into.push(rates[name] as number);

@@ -42,7 +42,8 @@ function addWorkspacePromise(into: Sums, quotas: readonly PromiseInput[], promis
   // One map for every workspace, emptied for each: a thousand workspaces made two thousand maps.
   promises.clear();
   for (const quota of quotas) {
-    for (const name of Object.keys(quota.hard)) {
+    for (const name in quota.hard) {
+      if (!Object.hasOwn(quota.hard, name)) continue;
       const amount = quota.hard[name] as Quantity;
       let promise = promises.get(name);
       if (!promise) promises.set(name, (promise = { limit: undefined, scoped: undefined }));
@@ -134,8 +135,9 @@ function failoverOf(cluster: FailoverInput, pool: Pool | undefined): FailoverFig
   const needed: Record<string, Quantity> = {};
   const room: Record<string, Quantity> = {};
   let shortfall: Record<string, Quantity> | undefined;
-  for (const name of Object.keys(cluster.allocated)) {
-    const need = amountOf(cluster.allocated, name);
+  for (const name in cluster.allocated) {
+    if (!Object.hasOwn(cluster.allocated, name)) continue;
+    const need = cluster.allocated[name] as Quantity;
     if (need.nanos <= 0n) continue;
     const others = roomOfOthers(pool, cluster, own, name);
     setOwn(needed, name, need);
@@ -165,7 +167,8 @@ export function failoverHeadroom(clusters: readonly FailoverInput[]): FailoverFi
     if (!acceptsPlacements(cluster)) continue;
     let pool = pools.get(cluster.location);
     if (!pool) pools.set(cluster.location, (pool = { room: new Map(), peers: 0 }));
-    for (const name of Object.keys(cluster.limit)) {
+    for (const name in cluster.limit) {
+      if (!Object.hasOwn(cluster.limit, name)) continue;
       const room = roomNanos(cluster, name);
       if (room <= 0n) continue;
       const sum = pool.room.get(name);
