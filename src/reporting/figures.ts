@@ -96,10 +96,11 @@ class ResourceSum {
 }
 
 /**
- * A running sum per resource, exact, frozen into a ResourceList once. It adds BigInts and makes one
- * Quantity per resource at the end instead of one per addition: an aggregation adds some 500,000
- * quantities, and making each sum an object made garbage collection most of its cost. One record per
- * resource holds its sum and format, so an addition is one map lookup.
+ * A running sum per resource, exact, frozen into a ResourceList once. It adds BigInts (or counts shared
+ * quantities, see {@link ResourceSum}) and makes one Quantity per resource at the end instead of one per
+ * addition: an aggregation adds some 500,000 quantities, and making each sum an object made garbage
+ * collection most of its cost. One record per resource holds its sum and format, so an addition is one
+ * map lookup.
  */
 export class Sums {
   private readonly sums = new Map<string, ResourceSum>();
