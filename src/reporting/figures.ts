@@ -36,38 +36,99 @@ export function accumulate(sum: RunningSum, q: Quantity): void {
   sum.nanos += q.nanos;
 }
 
+/** How many distinct quantity objects a {@link ResourceSum} counts before it adds the rest one by one. */
+const COUNTED_AT_MOST = 4;
+
 /**
- * A running sum per resource, exact, frozen into a ResourceList once. It adds BigInts and makes one
- * Quantity per resource at the end instead of one per addition: an aggregation adds some 500,000
- * quantities, and making each sum an object made garbage collection most of its cost. One record per
- * resource holds its sum and format, so an addition is one map lookup.
+ * One resource's running sum in a {@link Sums}. Its addends are mostly a few shared objects: quantities
+ * parsed from the same text are one object, and so are their products, so the capacity, allocatable
+ * and limit of 10,000 clusters are a handful. Each distinct one is counted and multiplied once at the
+ * end, instead of a BigInt allocated per addition (120,000 of them per aggregation at 10k clusters).
+ * That holds while no addend is negative: a sum that never comes back to zero has the format of its
+ * first non-zero addend, as {@link accumulate} gives it, in whatever order the rest is added. From a
+ * negative addend on, or past the distinct ones it counts, it adds one by one.
+ */
+class ResourceSum {
+  private readonly counted: Quantity[] = [];
+  private readonly counts: number[] = [];
+  private format: QuantityFormat;
+  private nonZero: boolean;
+  /** The sum so far once addends are added one by one. */
+  private added: RunningSum | undefined;
+
+  constructor(first: Quantity) {
+    this.format = first.format;
+    this.nonZero = first.nanos !== 0n;
+    if (first.nanos < 0n) this.added = startSum(first);
+    else this.count(first);
+  }
+
+  add(q: Quantity): void {
+    if (this.added !== undefined) return accumulate(this.added, q);
+    const i = this.counted.indexOf(q);
+    if (i >= 0) {
+      this.counts[i] = (this.counts[i] as number) + 1;
+      return;
+    }
+    if (q.nanos < 0n || this.counted.length === COUNTED_AT_MOST) {
+      accumulate((this.added = this.total()), q);
+      return;
+    }
+    if (!this.nonZero && q.nanos !== 0n) {
+      this.format = q.format;
+      this.nonZero = true;
+    }
+    this.count(q);
+  }
+
+  private count(q: Quantity): void {
+    this.counted.push(q);
+    this.counts.push(1);
+  }
+
+  /** The amount and format of the sum so far. */
+  total(): RunningSum {
+    if (this.added !== undefined) return this.added;
+    let nanos = 0n;
+    for (let i = 0; i < this.counted.length; i++) nanos += (this.counted[i] as Quantity).nanos * BigInt(this.counts[i] as number);
+    return { nanos, format: this.format };
+  }
+}
+
+/**
+ * A running sum per resource, exact, frozen into a ResourceList once. It adds BigInts (or counts shared
+ * quantities, see {@link ResourceSum}) and makes one Quantity per resource at the end instead of one per
+ * addition: an aggregation adds some 500,000 quantities, and making each sum an object made garbage
+ * collection most of its cost. One record per resource holds its sum and format, so an addition is one
+ * map lookup.
  */
 export class Sums {
-  private readonly sums = new Map<string, RunningSum>();
+  private readonly sums = new Map<string, ResourceSum>();
 
   /** Adds every quantity of `list`. */
   add(list: ResourceList): void {
-    // Object.keys gives own names only, so the quantities are read directly, without amountOf's check.
-    for (const name of Object.keys(list)) this.addQuantity(name, list[name] as Quantity);
+    // for-in over own names, not Object.keys: an aggregation made an array per list read, a quarter of
+    // all it allocated. Own names only, so the quantities are read directly, without amountOf's check.
+    for (const name in list) if (Object.hasOwn(list, name)) this.addQuantity(name, list[name] as Quantity);
   }
 
   /** Adds every sum of `other`. */
   addSums(other: Sums): void {
-    for (const [name, sum] of other.sums) this.addQuantity(name, sum);
+    for (const [name, sum] of other.sums) this.addQuantity(name, sum.total());
   }
 
   /** Adds one quantity, as {@link accumulate} does. */
   addQuantity(name: string, q: Quantity): void {
     const sum = this.sums.get(name);
-    if (sum === undefined) this.sums.set(name, startSum(q));
-    else accumulate(sum, q);
+    if (sum === undefined) this.sums.set(name, new ResourceSum(q));
+    else sum.add(q);
   }
 
   /** The sums as a frozen list, names in order. */
   list(): ResourceList {
     const list: Record<string, Quantity> = {};
     for (const name of [...this.sums.keys()].sort()) {
-      const sum = this.sums.get(name) as RunningSum;
+      const sum = (this.sums.get(name) as ResourceSum).total();
       setOwn(list, name, quantityOf(sum.nanos, sum.format));
     }
     return Object.freeze(list);
@@ -85,8 +146,9 @@ export const unitsOf = (q: Quantity): number => Number(q.nanos) / 1e9;
 export function ratesOf(numerator: ResourceList, denominator: ResourceList): Rates {
   const rates: Record<string, number> = {};
   // Lists built by the quantity algebra have their names in order already; rates keep that order.
-  for (const name of Object.keys(denominator)) {
-    const below = amountOf(denominator, name).nanos;
+  for (const name in denominator) {
+    if (!Object.hasOwn(denominator, name)) continue;
+    const below = (denominator[name] as Quantity).nanos;
     if (below > 0n) setOwn(rates, name, Number(amountOf(numerator, name).nanos) / Number(below));
   }
   return rates;
@@ -159,7 +221,8 @@ function spreadOfValues(values: Float64Array): Spread {
 export function spreadOf(perCluster: readonly Rates[]): Readonly<Record<string, Spread>> {
   const values = new Map<string, number[]>();
   for (const rates of perCluster) {
-    for (const name of Object.keys(rates)) {
+    for (const name in rates) {
+      if (!Object.hasOwn(rates, name)) continue;
       let into = values.get(name);
       if (!into) values.set(name, (into = []));
       into.push(rates[name] as number);
