@@ -128,7 +128,10 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
       // The watch now shows this placement (or its deletion): its reservation has done its job.
       ledger.settle(key, object?.kind === 'WorkloadPlacement' ? (object.object.metadata.generation ?? 1) : Infinity);
       statusWriter.touchWorkspace(workspaceOfKey(key));
-    } else if (kind === 'WorkspaceQuota') statusWriter.touch(key);
+    } else if (kind === 'WorkspaceQuota') {
+      statusWriter.touch(key);
+      reserver.observe(key);
+    }
     evictionLoop.touch(kind, key, object);
   });
   tracker.on('ready', () => {
@@ -254,6 +257,9 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
       await reportsHttps.close(0);
       certWatcher.close();
       await https.close(config.shutdownGraceSeconds * 1000);
+      // Charges admitted at once are written and the shares' headroom given back, so that the next
+      // process need not wait for them to expire; bounded, since the API server may be gone.
+      await Promise.race([reserver.stop(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       await tracker.stop();
     },
   };
