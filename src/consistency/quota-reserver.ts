@@ -263,16 +263,18 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     const quota = store.latest(key);
     const share = owner && quota && ownShare(quota, owner);
     const nothing = { rest: holdsIn, stale: false, maybeWritten: [] };
+    // Asked once: answered by this record, or moot (no share, nothing left in it).
+    const asked = queue.giveBack;
+    queue.giveBack = false;
     if (!owner || !quota || !share) return nothing;
     const usable = usableShare(quota, owner, nowMs) && unsettled(quota, queue) < MAX_UNSETTLED;
     const answered = queue.answered;
     const open = usable ? holdsIn.filter((pending) => !pending.decided && pending.deadlineMs > nowMs) : [];
     const fits = fitInShare(leftInShare(share, answered.map((reservation) => reservation.charge)), open.map((pending) => pending.reservation.charge));
     const spending = open.filter((_, i) => fits[i]);
-    const giveBack = hasHeadroom(share) && (stopping || queue.giveBack || owesHeadroom(quota, share));
+    const giveBack = hasHeadroom(share) && (stopping || asked || owesHeadroom(quota, share));
     if (answered.length === 0 && spending.length === 0 && !giveBack) return nothing;
     queue.answered = [];
-    queue.giveBack = false;
     const rest = holdsIn.filter((pending) => !spending.includes(pending));
     // Bounded by every hold of the turn: those left for compare-and-swap wait on this patch too.
     const bound = Math.min(nowMs + RELEASE_TIMEOUT_MS, ...holdsIn.map((pending) => pending.deadlineMs));
@@ -390,15 +392,19 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     const releases = queue.releases;
     queue.releases = new Set();
     let fresh = uncertain;
+    let giveBack = queue.giveBack;
     // From the share first, when this replica's copy can be trusted and nothing is to be given back.
     if (!uncertain && releases.size === 0) {
       const spent = await record(key, queue, turnHolds);
       turnHolds = spent.rest;
       fresh = spent.stale;
       spent.maybeWritten.forEach((request) => releases.add(request));
+      giveBack = queue.giveBack; // the record answered the request, unless it did not apply
       if (turnHolds.length === 0 && releases.size === 0 && !spent.stale) return fresh;
     }
-    if (turnHolds.length === 0 && releases.size === 0 && queue.answered.length === 0) return fresh;
+    // A round writes the answered charges and dissolves this replica's share: that gives it back too.
+    queue.giveBack = false;
+    if (turnHolds.length === 0 && releases.size === 0 && queue.answered.length === 0 && !giveBack) return fresh;
     const maybeWritten = await round(key, queue, { holds: turnHolds, releases }, fresh);
     // Refused holds whose write may have landed: the next round takes them out (or they expire),
     // reading the object afresh, since no copy we hold shows what that write did.
