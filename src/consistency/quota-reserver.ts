@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describeApiError } from '../api/errors.js';
-import type { QuotaReservation, WorkspaceQuota } from '../api/resources.js';
+import type { QuotaReservation, QuotaShare, WorkspaceQuota } from '../api/resources.js';
 import {
   admitsAtOnce,
   decideRound,
@@ -193,10 +193,11 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     quota.status.reservations.length + shareReservations(quota, () => true).length + unwritten(queue).length;
 
   /** The status a round writes: live reservations, minus released and re-reviewed ones, plus the holds that fit and the charges answered. */
-  const roundChange = (key: string, batch: Batch, answered: readonly QuotaReservation[], outcome: RoundOutcome, join: () => void) => (quota: WorkspaceQuota) => {
+  const roundChange = (key: string, round: RoundContext) => (quota: WorkspaceQuota) => {
+    const { batch, answered, outcome } = round;
     // Every attempt, the first and each after a conflict, also decides the holds that have queued
     // meanwhile: under contention a retry then admits everything waiting instead of only its own batch.
-    join();
+    round.join();
     const nowMs = clock();
     outcome.accepted.length = 0;
     outcome.waiting.length = 0;
@@ -214,7 +215,8 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
       certain: basis.certain,
       claimed: othersAvailable(quota, owner, nowMs),
       charges: open.map((pending) => pending.reservation.charge),
-      fraction: shares?.fraction,
+      // Asked to give its headroom back: this round claims none.
+      fraction: round.giveBack ? undefined : shares?.fraction,
     });
     open.forEach((pending, i) => {
       const verdict = decision.verdicts[i];
@@ -226,29 +228,78 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     return roundStatus(quota, { basis, decision, admitted, settling, owner, expires: shareExpiry(nowMs), nowMs });
   };
 
+  /** This replica's share, if it may admit from it at once now (docs/consistency.md): not while a round in flight may replace it, nor once stopping. */
+  const shareAtOnce = (quota: WorkspaceQuota, queue: QuotaQueue | undefined, nowMs: number): QuotaShare | undefined => {
+    if (!shares || !owner || stopping || queue?.writing?.round) return undefined;
+    const share = usableShare(quota, owner, nowMs);
+    return share && admitsAtOnce(quota, share, nowMs, shares.ttlMs) && unsettled(quota, queue) < MAX_UNSETTLED ? share : undefined;
+  };
+
+  /** What this replica's share has left for a charge decided at once now; undefined when it may not admit so. */
+  const roomAtOnce = (key: string, queue: QuotaQueue | undefined, nowMs: number) => {
+    const quota = store.latest(key);
+    const share = quota && shareAtOnce(quota, queue, nowMs);
+    return share && leftInShare(share, unwritten(queue).map((reservation) => reservation.charge));
+  };
+
   /**
    * Admits at once, with no write, when this replica's share fits the charge (docs/consistency.md,
    * "Recording after the answer"): the charge is written with the next record. Undefined when it
    * cannot be decided so; the hold then queues.
    */
   const admitAtOnce = (key: string, reservation: QuotaReservation): HoldOutcome | undefined => {
-    const queue = queues.get(key);
-    const quota = store.latest(key);
-    const nowMs = clock();
-    if (!shares || !owner || stopping || queue?.writing?.round || !quota) return undefined;
-    const share = usableShare(quota, owner, nowMs);
-    if (!share || !admitsAtOnce(quota, share, nowMs, shares.ttlMs) || unsettled(quota, queue) >= MAX_UNSETTLED) return undefined;
-    const left = leftInShare(share, unwritten(queue).map((charge) => charge.charge));
-    if (!fitInShare(left, [reservation.charge])[0]) return undefined;
-    const own = queueOf(key);
-    own.answered.push(reservation);
-    if (!own.busy && !own.recordTimer) {
-      own.recordTimer = setTimeout(() => {
-        own.recordTimer = undefined;
-        kick(key, own);
+    const left = roomAtOnce(key, queues.get(key), clock());
+    if (!left || !fitInShare(left, [reservation.charge])[0]) return undefined;
+    const queue = queueOf(key);
+    queue.answered.push(reservation);
+    if (!queue.busy && !queue.recordTimer) {
+      queue.recordTimer = setTimeout(() => {
+        queue.recordTimer = undefined;
+        kick(key, queue);
       }, recordDelayMs);
     }
     return { ok: true };
+  };
+
+  /** The newest copy of the quota and this process's own share in it, if any. */
+  const ownCopy = (key: string): { owner: ShareOwner; quota: WorkspaceQuota; share: QuotaShare } | undefined => {
+    const quota = store.latest(key);
+    const share = owner && quota ? ownShare(quota, owner) : undefined;
+    return owner && quota && share ? { owner, quota, share } : undefined;
+  };
+
+  /** The holds, in order, that this replica's share fits beside its answered charges; none when it may not spend it now. */
+  const spendable = (quota: WorkspaceQuota, queue: QuotaQueue, holdsIn: readonly PendingHold[], nowMs: number): PendingHold[] => {
+    const share = owner && usableShare(quota, owner, nowMs);
+    if (!share || unsettled(quota, queue) >= MAX_UNSETTLED) return [];
+    const open = holdsIn.filter((pending) => !pending.decided && pending.deadlineMs > nowMs);
+    const fits = fitInShare(leftInShare(share, queue.answered.map((reservation) => reservation.charge)), open.map((pending) => pending.reservation.charge));
+    return open.filter((_, i) => fits[i]);
+  };
+
+  /** What the next record writes: the answered charges, the holds the share fits, and whether it gives the rest back. */
+  const planRecord = (key: string, queue: QuotaQueue, holdsIn: readonly PendingHold[], nowMs: number): RecordPlan | undefined => {
+    const own = ownCopy(key);
+    // Asked once: answered by this record, or moot (no share, nothing left in it).
+    const asked = queue.giveBack;
+    queue.giveBack = false;
+    if (!own) return undefined;
+    const spending = spendable(own.quota, queue, holdsIn, nowMs);
+    const giveBack = hasHeadroom(own.share) && (stopping || asked || owesHeadroom(own.quota, own.share));
+    const plan = { ...own, answered: queue.answered, spending, giveBack };
+    return plan.answered.length > 0 || spending.length > 0 || giveBack ? plan : undefined;
+  };
+
+  /** The record's JSON patch; the Lease holder settles in it too, and what its view counts is spent, not listed. */
+  const recordOps = (key: string, plan: RecordPlan, nowMs: number) => {
+    const { owner: me, quota, share, answered, spending, giveBack } = plan;
+    const settling = settle?.(key, quota, nowMs);
+    const settleOps = (settling && settlePatch(quota, settling, nowMs, me.name)) ?? [];
+    const settles = settleOps.length > 0 && settling !== undefined;
+    const counted = settles ? answered.filter((reservation) => settling.counts(reservation)) : [];
+    const written = answered.filter((reservation) => !counted.includes(reservation));
+    const holdsWritten = spending.map((pending) => pending.reservation);
+    return [...recordShare(quota, me.name, share, { answered: written, counted, holds: holdsWritten, expires: shareExpiry(nowMs), giveBack, settles }), ...settleOps];
   };
 
   /**
@@ -260,35 +311,18 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
    */
   const record = async (key: string, queue: QuotaQueue, holdsIn: PendingHold[]): Promise<Spent> => {
     const nowMs = clock();
-    const quota = store.latest(key);
-    const share = owner && quota && ownShare(quota, owner);
-    const nothing = { rest: holdsIn, stale: false, maybeWritten: [] };
-    // Asked once: answered by this record, or moot (no share, nothing left in it).
-    const asked = queue.giveBack;
-    queue.giveBack = false;
-    if (!owner || !quota || !share) return nothing;
-    const usable = usableShare(quota, owner, nowMs) && unsettled(quota, queue) < MAX_UNSETTLED;
-    const answered = queue.answered;
-    const open = usable ? holdsIn.filter((pending) => !pending.decided && pending.deadlineMs > nowMs) : [];
-    const fits = fitInShare(leftInShare(share, answered.map((reservation) => reservation.charge)), open.map((pending) => pending.reservation.charge));
-    const spending = open.filter((_, i) => fits[i]);
-    const giveBack = hasHeadroom(share) && (stopping || asked || owesHeadroom(quota, share));
-    if (answered.length === 0 && spending.length === 0 && !giveBack) return nothing;
+    const plan = planRecord(key, queue, holdsIn, nowMs);
+    if (!plan) return { rest: holdsIn, stale: false, maybeWritten: [] };
+    const { answered, spending, giveBack } = plan;
     queue.answered = [];
     const rest = holdsIn.filter((pending) => !spending.includes(pending));
     // Bounded by every hold of the turn: those left for compare-and-swap wait on this patch too.
     const bound = Math.min(nowMs + RELEASE_TIMEOUT_MS, ...holdsIn.map((pending) => pending.deadlineMs));
     const signal = AbortSignal.timeout(Math.max(0, bound - nowMs));
     const reservations = spending.map((pending) => pending.reservation);
-    // The Lease holder settles in the same patch: charges its view counts are not written, only spent.
-    const settling = settle?.(key, quota, nowMs);
-    const settleOps = (settling && settlePatch(quota, settling, nowMs, owner.name)) ?? [];
-    const counted = settleOps.length > 0 && settling ? answered.filter((reservation) => settling.counts(reservation)) : [];
-    const written = answered.filter((reservation) => !counted.includes(reservation));
-    const ops = recordShare(quota, owner.name, share, { answered: written, counted, holds: reservations, expires: shareExpiry(nowMs), giveBack });
     queue.writing = { round: false, charges: [...answered, ...reservations] };
     try {
-      const result = await store.patch(key, quota, [...ops, ...settleOps], signal);
+      const result = await store.patch(key, plan.quota, recordOps(key, plan, nowMs), signal);
       if (result === STALE) {
         // Not written: a settlement, a recall or a take-back came in between. Decided again on a fresh read.
         queue.answered.unshift(...answered);
@@ -322,7 +356,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
    * holds are answered as refused, and their reservations are taken out again by the next round.
    * Holds that must wait for a share's headroom go back to wait for the quota's next change.
    */
-  const round = async (key: string, queue: QuotaQueue, batch: Batch, fresh: boolean): Promise<string[]> => {
+  const round = async (key: string, queue: QuotaQueue, batch: Batch, { fresh, giveBack }: { fresh: boolean; giveBack: boolean }): Promise<string[]> => {
     const { holds: batchHolds } = batch;
     const outcome: RoundOutcome = { accepted: [], waiting: [] };
     // Holds already past their deadline are refused by the change itself; they do not bound the write.
@@ -342,7 +376,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     queue.answered = [];
     queue.writing = { round: true, charges: answered };
     try {
-      const quota = await store.update(key, roundChange(key, batch, answered, outcome, join), signal, { fresh });
+      const quota = await store.update(key, roundChange(key, { batch, giveBack, answered, outcome, join }), signal, { fresh });
       // A quota deleted meanwhile limits nothing any more.
       for (const pending of quota ? outcome.accepted : batchHolds) decideOnce(pending, { ok: true });
       if (quota) wait(key, queue, outcome.waiting);
@@ -367,9 +401,8 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
 
   const observe = (key: string): void => {
     const queue = queues.get(key);
-    const quota = store.latest(key);
-    const share = owner && quota ? ownShare(quota, owner) : undefined;
-    const recalled = quota !== undefined && share !== undefined && owesHeadroom(quota, share);
+    const copy = ownCopy(key);
+    const recalled = copy !== undefined && owesHeadroom(copy.quota, copy.share);
     if (!queue && !recalled) return;
     const own = queue ?? queueOf(key);
     clearTimeout(own.pollTimer);
@@ -387,30 +420,29 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
    * not apply).
    */
   const turn = async (key: string, queue: QuotaQueue, uncertain: boolean): Promise<boolean> => {
-    let turnHolds = queue.holds.splice(0);
+    const turnHolds = queue.holds.splice(0);
     for (const pending of turnHolds) pending.inRound = true;
     const releases = queue.releases;
     queue.releases = new Set();
-    let fresh = uncertain;
-    let giveBack = queue.giveBack;
     // From the share first, when this replica's copy can be trusted and nothing is to be given back.
-    if (!uncertain && releases.size === 0) {
-      const spent = await record(key, queue, turnHolds);
-      turnHolds = spent.rest;
-      fresh = spent.stale;
-      spent.maybeWritten.forEach((request) => releases.add(request));
-      giveBack = queue.giveBack; // the record answered the request, unless it did not apply
-      if (turnHolds.length === 0 && releases.size === 0 && !spent.stale) return fresh;
-    }
-    // A round writes the answered charges and dissolves this replica's share: that gives it back too.
+    const spent = !uncertain && releases.size === 0 ? await record(key, queue, turnHolds) : { rest: turnHolds, stale: uncertain, maybeWritten: [] };
+    spent.maybeWritten.forEach((request) => releases.add(request));
+    // Still asked after the record (it did not run, or did not apply): a round writes the answered
+    // charges and dissolves this replica's share, which gives it back too.
+    const giveBack = queue.giveBack;
     queue.giveBack = false;
-    if (turnHolds.length === 0 && releases.size === 0 && queue.answered.length === 0 && !giveBack) return fresh;
-    const maybeWritten = await round(key, queue, { holds: turnHolds, releases }, fresh);
+    const { rest } = spent;
+    if (!needsRound(queue, rest, releases, giveBack)) return spent.stale;
+    const maybeWritten = await round(key, queue, { holds: rest, releases }, { fresh: spent.stale, giveBack: giveBack || stopping });
     // Refused holds whose write may have landed: the next round takes them out (or they expire),
     // reading the object afresh, since no copy we hold shows what that write did.
-    if (turnHolds.length > 0) for (const request of maybeWritten) queue.releases.add(request);
+    if (rest.length > 0) for (const request of maybeWritten) queue.releases.add(request);
     return maybeWritten.length > 0;
   };
+
+  /** Whether anything is left for a compare-and-swap round after the record. */
+  const needsRound = (queue: QuotaQueue, rest: readonly PendingHold[], releases: ReadonlySet<string>, giveBack: boolean): boolean =>
+    rest.length > 0 || releases.size > 0 || queue.answered.length > 0 || giveBack;
 
   const pending = (queue: QuotaQueue): boolean => queue.holds.length > 0 || queue.releases.size > 0 || queue.answered.length > 0 || queue.giveBack;
 
@@ -515,6 +547,24 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
 interface RoundOutcome {
   readonly accepted: PendingHold[];
   readonly waiting: PendingHold[];
+}
+
+/** One compare-and-swap round: its holds and releases, the answered charges it writes, what it decided, and how queued holds join it. */
+interface RoundContext {
+  readonly batch: Batch;
+  readonly giveBack: boolean;
+  readonly answered: readonly QuotaReservation[];
+  readonly outcome: RoundOutcome;
+  readonly join: () => void;
+}
+
+interface RecordPlan {
+  readonly owner: ShareOwner;
+  readonly quota: WorkspaceQuota;
+  readonly share: QuotaShare;
+  readonly answered: readonly QuotaReservation[];
+  readonly spending: readonly PendingHold[];
+  readonly giveBack: boolean;
 }
 
 /** Resolves once `done()` holds, checked every 10 ms. */

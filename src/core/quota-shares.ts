@@ -110,6 +110,8 @@ export interface ShareRecord {
   readonly expires: string;
   /** Give the rest of `available` back (recalled, stale, stopping). */
   readonly giveBack: boolean;
+  /** A settlement in the same patch sees the answered charges (it does not count them): no doubt. */
+  readonly settles?: boolean | undefined;
 }
 
 /**
@@ -121,11 +123,11 @@ export interface ShareRecord {
  */
 export function recordShare(quota: WorkspaceQuota, owner: string, share: QuotaShare, record: ShareRecord): JsonPatchOperation[] {
   const base = `/status/shares/${pointer(owner)}`;
-  const { answered, counted, holds, expires, giveBack } = record;
+  const { answered, counted, holds, expires, giveBack, settles } = record;
   const after = quota.status.usedAsOf;
   const left = leftInShare(share, [...answered, ...counted, ...holds].map((reservation) => reservation.charge));
   const available = giveBack ? Object.fromEntries(Object.keys(share.available).map((resource) => [resource, ZERO])) : left;
-  const stamped = answered.map((reservation) => toWireReservation({ ...reservation, after: after ?? '' }));
+  const stamped = answered.map((reservation) => toWireReservation(settles ? reservation : { ...reservation, after: after ?? '' }));
   return [
     ...(holds.length > 0 ? [{ op: 'test' as const, path: '/metadata/generation', value: share.generation }] : []),
     { op: 'test', path: `${base}/epoch`, value: share.epoch },
@@ -195,20 +197,14 @@ export interface ShareRewrite {
  * only ever recalled. A grant is not written over a live share of an earlier process of the owner.
  */
 export function rewriteShares(quota: WorkspaceQuota, rewrite: ShareRewrite): SharesPatch {
-  const { owner, keeps, grant } = rewrite;
   const fresh: Fresh = { epoch: `rv-${quota.metadata.resourceVersion ?? '0'}`, generation: generationOf(quota) };
   const patch: SharesPatch = {};
   for (const [name, share] of Object.entries(quota.status.shares)) {
     const entry = rewriteOne(name, share, rewrite, fresh);
     if (entry !== undefined) patch[name] = entry;
   }
-  const occupant = owner && shareOf(quota, owner.name);
-  const free = !occupant || isMine(owner.name, occupant, owner) || isExpired(occupant, rewrite.nowMs) || isEmpty(occupant);
-  if (owner !== undefined && grant && free) {
-    const kept = (occupant?.reservations.filter(keeps) ?? []).map(rewrite.settles ? seen : (reservation) => reservation);
-    const records = occupant?.records ?? 0;
-    patch[owner.name] = { ...fresh, available: formatList(grant.available), expires: grant.expires, instance: owner.instance, records, recalled: false, reservations: kept.map(toWireReservation) };
-  }
+  const granted = grantEntry(quota, rewrite, fresh);
+  if (granted) patch[granted.name] = granted.entry;
   return patch;
 }
 
@@ -217,20 +213,50 @@ interface Fresh {
   readonly generation: number;
 }
 
+/** A share's reservations that still count after the write: seen, if it settles. */
+const keptOf = (share: QuotaShare | undefined, rewrite: ShareRewrite): QuotaReservation[] => {
+  const kept = share?.reservations.filter(rewrite.keeps) ?? [];
+  return rewrite.settles ? kept.map(seen) : kept;
+};
+
+/** Nothing unwritten can be in it: this process's own, expired, or emptied. */
+const isTakeable = (name: string, share: QuotaShare, rewrite: ShareRewrite): boolean =>
+  isMine(name, share, rewrite.owner) || isExpired(share, rewrite.nowMs) || isEmpty(share);
+
+/** The owner's new share, unless its entry is held by a live share with headroom of an earlier process. */
+function grantEntry(quota: WorkspaceQuota, rewrite: ShareRewrite, fresh: Fresh): { name: string; entry: WireShare } | undefined {
+  const { owner, grant } = rewrite;
+  if (!owner || !grant) return undefined;
+  const occupant = shareOf(quota, owner.name);
+  if (occupant && !isTakeable(owner.name, occupant, rewrite)) return undefined;
+  const entry: WireShare = {
+    ...fresh,
+    available: formatList(grant.available),
+    expires: grant.expires,
+    instance: owner.instance,
+    records: occupant?.records ?? 0,
+    recalled: false,
+    reservations: keptOf(occupant, rewrite).map(toWireReservation),
+  };
+  return { name: owner.name, entry };
+}
+
 /** One share's entry in the patch; undefined when it stays as it is. */
 function rewriteOne(name: string, share: QuotaShare, rewrite: ShareRewrite, fresh: Fresh): SharesPatch[string] | undefined {
-  const kept = share.reservations.filter(rewrite.keeps).map(rewrite.settles ? seen : (reservation) => reservation);
-  const changed = kept.length !== share.reservations.length || (rewrite.settles === true && share.reservations.some(inDoubt));
-  const taken = isMine(name, share, rewrite.owner) || isExpired(share, rewrite.nowMs) || isEmpty(share);
-  if (!taken) {
-    const recall = rewrite.recallOthers && !share.recalled;
-    if (!recall && !changed) return undefined;
-    return { ...(changed ? { reservations: kept.map(toWireReservation) } : {}), ...(recall ? { recalled: true as const } : {}) };
-  }
+  const kept = keptOf(share, rewrite);
+  const changed = kept.length !== share.reservations.length || kept.some((reservation, i) => reservation !== share.reservations[i]);
+  if (!isTakeable(name, share, rewrite)) return recallOrTrim(share, rewrite.recallOthers, changed ? kept : undefined);
   if (kept.length === 0) return null;
   if (!changed && isEmpty(share)) return undefined;
   const available = formatList(Object.fromEntries(Object.keys(share.available).map((resource) => [resource, ZERO])));
   return { ...fresh, available, expires: share.expires, instance: share.instance, records: share.records, recalled: false, reservations: kept.map(toWireReservation) };
+}
+
+/** A live share of another keeps its headroom: its reservations trimmed, and it recalled if asked. */
+function recallOrTrim(share: QuotaShare, recallOthers: boolean, kept: QuotaReservation[] | undefined): SharesPatch[string] | undefined {
+  const recall = recallOthers && !share.recalled;
+  if (!recall && !kept) return undefined;
+  return { ...(kept ? { reservations: kept.map(toWireReservation) } : {}), ...(recall ? { recalled: true as const } : {}) };
 }
 
 /** What a compare-and-swap round counts before deciding its holds. */
@@ -325,18 +351,26 @@ export function roundStatus(quota: WorkspaceQuota, write: RoundWrite): object | 
   const grant = decision.grant && { available: decision.grant, expires };
   const shares = rewriteShares(quota, { owner, keeps: basis.keeps, recallOthers: decision.recallOthers, settles: settling !== undefined, grant, nowMs });
   const sharesChanged = Object.keys(shares).length > 0;
-  const { answered } = basis;
-  const cleared = settling !== undefined && basis.kept.some(inDoubt);
-  if (admitted.length === 0 && answered.length === 0 && basis.kept.length === quota.status.reservations.length && !cleared && !settling?.changed && !sharesChanged) return undefined;
-  // Answered charges are in doubt until a settlement sees them, unless this write settles: then it
-  // has seen every reservation it keeps.
-  const after = quota.status.usedAsOf ?? '';
-  const kept = settling ? [...basis.kept.map(seen), ...answered] : [...basis.kept, ...answered.map((reservation) => ({ ...reservation, after }))];
+  const reservations = sharedList(quota, basis, admitted, settling !== undefined);
+  if (!reservations && !settling?.changed && !sharesChanged) return undefined;
   return {
     ...settling?.status,
-    reservations: [...kept, ...admitted].map(toWireReservation),
+    reservations: (reservations ?? basis.kept).map(toWireReservation),
     ...(sharesChanged ? { shares } : {}),
   };
+}
+
+/**
+ * The shared list a round writes; undefined when it stays as stored. Answered charges are in doubt
+ * until a settlement sees them, unless this write settles: then it has seen every reservation it keeps.
+ */
+function sharedList(quota: WorkspaceQuota, basis: RoundBasis, admitted: readonly QuotaReservation[], settles: boolean): QuotaReservation[] | undefined {
+  const { kept, answered } = basis;
+  const cleared = settles && kept.some(inDoubt);
+  if (admitted.length === 0 && answered.length === 0 && kept.length === quota.status.reservations.length && !cleared) return undefined;
+  const after = quota.status.usedAsOf ?? '';
+  const listed = settles ? [...kept.map(seen), ...answered] : [...kept, ...answered.map((reservation) => ({ ...reservation, after }))];
+  return [...listed, ...admitted];
 }
 
 export interface RoundInput {
