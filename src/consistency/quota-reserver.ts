@@ -165,6 +165,9 @@ function openHolds(key: string, holds: readonly PendingHold[], nowMs: number): P
 }
 
 const notInTime = (key: string): string => `could not confirm quota ${key} in time: the API server did not answer before the request's deadline; retry`;
+/** A hold that fit only with headroom another replica's share still held when its deadline came. */
+const waitedOut = (key: string): string =>
+  `could not reserve on quota ${key} before the request's deadline: the headroom it needs is held by another replica's share, given back on request or when the share expires; retry`;
 
 /** Whether the quota object already holds a reservation for the request (a write with no answer landed). */
 const holds = (quota: WorkspaceQuota, request: string): boolean =>
@@ -486,8 +489,9 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
       if (waitMs > 0) {
         pendingHold.timer = setTimeout(() => {
           if (pendingHold.decided || pendingHold.inRound) return;
+          const waited = queue.waiting.includes(pendingHold);
           for (const list of [queue.holds, queue.waiting]) if (list.includes(pendingHold)) list.splice(list.indexOf(pendingHold), 1);
-          decideOnce(pendingHold, { ok: false, message: notInTime(key) });
+          decideOnce(pendingHold, { ok: false, message: waited ? waitedOut(key) : notInTime(key) });
         }, waitMs);
       }
       queue.holds.push(pendingHold);

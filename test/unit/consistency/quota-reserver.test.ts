@@ -440,6 +440,18 @@ describe('QuotaStore', () => {
       });
     });
 
+    it('answers a hold still waiting for a share at its deadline, saying why, and writes nothing for it', async () => {
+      const share = { epoch: 'rv-1', generation: 1, available: { cpu: '6' }, expires: new Date(NOW + 30_000).toISOString(), reservations: [] };
+      const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '4' }, shares: { gone: share } }));
+      const { reserver } = replica(api, { shareAs: 'a' });
+      expect(await reserver.reserve(hold('r1', '1', { deadlineMs: NOW + 200 }))).toEqual({
+        ok: false,
+        message:
+          "could not reserve on quota team-a/compute before the request's deadline: the headroom it needs is held by another replica's share, given back on request or when the share expires; retry",
+      });
+      expect(api.allReservations()).toEqual([]);
+    });
+
     it('leaves a share granted under an older spec unspent: a lowered hard is decided by compare-and-swap', async () => {
       const api = new FakeQuotaApi(aQuotaObject({ cpu: '10' }, { used: { cpu: '0' } }));
       const { reserver } = replica(api, { shareAs: 'a' });
