@@ -131,8 +131,8 @@ export const quotaReservationField = z.object({
   expires: timestampField,
   /**
    * Set on a charge written after its answer (docs/consistency.md, "Recording after the answer"):
-   * the `usedAsOf` of the object it was written to. While `usedAsOf` still says so, `used` may
-   * count its placement too.
+   * the `usedAsOf` of the object it was written to. Until a settlement has seen it (and dropped
+   * this field), `used` may count its placement too.
    */
   after: z.string().max(64).optional(),
 });
@@ -197,6 +197,8 @@ export const workspaceQuotaSchema = z.object({
         .default([]),
       /** The WorkloadPlacement resourceVersion whose view `used` was computed from. */
       usedAsOf: z.string().optional(),
+      /** Counts the compare-and-swap rounds that wrote reservations: a settling patch tests it, so it applies only to what it has seen. */
+      rounds: z.number().int().min(0).optional(),
       /** Per replica (its identity): a share of the headroom it admits from without contention. */
       shares: atMost(MAX_SHARES, 'shares', z.record(z.string().min(1).max(MAX_NAME_LENGTH), quotaShareField)).default({}),
     })

@@ -101,6 +101,15 @@ export interface QuotaReserver {
   observe(quotaKey: string): void;
   /** Writes every charge admitted at once and gives every share's headroom back (on SIGTERM). */
   stop(): Promise<void>;
+  /** How holds were admitted: at once from the share, from the share by a record, by a compare-and-swap round; and how many waited. */
+  readonly counters: ReserverCounters;
+}
+
+export interface ReserverCounters {
+  atOnce: number;
+  fromShare: number;
+  byRound: number;
+  waited: number;
 }
 
 interface PendingHold {
@@ -123,6 +132,8 @@ interface Batch {
 /** What spending from a share left: holds for a compare-and-swap round, and what a failed patch may have written. */
 interface Spent {
   readonly rest: PendingHold[];
+  /** A record landed: the charges answered meanwhile go in the next one, not in a round. */
+  readonly recorded?: boolean;
   /** The share was taken back meanwhile: nothing was written, and this replica's copies are stale. */
   readonly stale: boolean;
   readonly maybeWritten: string[];
@@ -188,6 +199,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
   const owner: ShareOwner | undefined = shares && { name: shares.owner, instance: shares.instance ?? randomBytes(8).toString('hex') };
   const recordDelayMs = shares?.recordDelayMs ?? 50;
   const queues = new Map<string, QuotaQueue>();
+  const counters: ReserverCounters = { atOnce: 0, fromShare: 0, byRound: 0, waited: 0 };
   let stopping = false;
 
   const shareExpiry = (nowMs: number): string => new Date(nowMs + (shares?.ttlMs ?? 0)).toISOString();
@@ -255,6 +267,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     if (!left || !fitInShare(left, [reservation.charge])[0]) return undefined;
     const queue = queueOf(key);
     queue.answered.push(reservation);
+    counters.atOnce += 1;
     if (!queue.busy && !queue.recordTimer) {
       queue.recordTimer = setTimeout(() => {
         queue.recordTimer = undefined;
@@ -333,7 +346,8 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
         return { rest: holdsIn, stale: true, maybeWritten: [] };
       }
       for (const pending of spending) decideOnce(pending, { ok: true });
-      return { rest, stale: false, maybeWritten: [] };
+      counters.fromShare += spending.length;
+      return { rest, stale: false, maybeWritten: [], recorded: true };
     } catch (error) {
       refuseAfterFailure(key, spending, error, signal);
       // It may have landed: the next round reads afresh and writes only what the object lacks.
@@ -382,6 +396,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
       const quota = await store.update(key, roundChange(key, { batch, giveBack, answered, outcome, join }), signal, { fresh });
       // A quota deleted meanwhile limits nothing any more.
       for (const pending of quota ? outcome.accepted : batchHolds) decideOnce(pending, { ok: true });
+      counters.byRound += outcome.accepted.length;
       if (quota) wait(key, queue, outcome.waiting);
       return [];
     } catch (error) {
@@ -399,6 +414,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     if (open.length === 0) return;
     for (const pending of open) pending.inRound = false;
     queue.waiting.push(...open);
+    counters.waited += open.length;
     if (!queue.pollTimer) queue.pollTimer = setTimeout(() => observe(key), WAIT_POLL_MS);
   };
 
@@ -435,7 +451,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     const giveBack = queue.giveBack;
     queue.giveBack = false;
     const { rest } = spent;
-    if (!needsRound(queue, rest, releases, giveBack)) return spent.stale;
+    if (!needsRound(queue, spent, releases, giveBack)) return spent.stale;
     const maybeWritten = await round(key, queue, { holds: rest, releases }, { fresh: spent.stale, giveBack: giveBack || stopping });
     // Refused holds whose write may have landed: the next round takes them out (or they expire),
     // reading the object afresh, since no copy we hold shows what that write did.
@@ -443,9 +459,9 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     return maybeWritten.length > 0;
   };
 
-  /** Whether anything is left for a compare-and-swap round after the record. */
-  const needsRound = (queue: QuotaQueue, rest: readonly PendingHold[], releases: ReadonlySet<string>, giveBack: boolean): boolean =>
-    rest.length > 0 || releases.size > 0 || queue.answered.length > 0 || giveBack;
+  /** Whether anything is left for a compare-and-swap round after the record (charges answered meanwhile go in the next record, if this one landed). */
+  const needsRound = (queue: QuotaQueue, spent: Spent, releases: ReadonlySet<string>, giveBack: boolean): boolean =>
+    spent.rest.length > 0 || releases.size > 0 || (queue.answered.length > 0 && spent.recorded !== true) || giveBack;
 
   const pending = (queue: QuotaQueue): boolean => queue.holds.length > 0 || queue.releases.size > 0 || queue.answered.length > 0 || queue.giveBack;
 
@@ -545,7 +561,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     await Promise.all(drains);
   };
 
-  return { reserve, busy: (key) => queues.get(key)?.busy ?? false, observe, stop };
+  return { reserve, busy: (key) => queues.get(key)?.busy ?? false, observe, stop, counters };
 }
 
 interface RoundOutcome {

@@ -2,7 +2,7 @@ import { timestampMs } from '../api/fields.js';
 import type { QuotaReservation, QuotaShare, WorkspaceQuota } from '../api/resources.js';
 import { addLists, amountOf, floorToUnit, formatList, isNegative, isZero, isZeroList, mask, mulRatio, sub, subLists, ZERO, type Quantity, type ResourceList } from '../quantity/index.js';
 import { quotaViolation, type Violation } from './fit.js';
-import { admitInOrder, agreedUsage, expiresAtMs, isOlderVersion, toWireReservation, type WireReservation } from './quota-agreement.js';
+import { admitInOrder, agreedUsage, expiresAtMs, toWireReservation, type WireReservation } from './quota-agreement.js';
 import type { QuotaLimits } from './view.js';
 
 /**
@@ -356,6 +356,8 @@ export function roundStatus(quota: WorkspaceQuota, write: RoundWrite): object | 
   return {
     ...settling?.status,
     reservations: (reservations ?? basis.kept).map(toWireReservation),
+    // Counted, so that a settling patch made from an older copy does not apply over this write.
+    rounds: (quota.status.rounds ?? 0) + 1,
     ...(sharesChanged ? { shares } : {}),
   };
 }
@@ -403,7 +405,7 @@ export interface RoundDecision {
  * answered and not written); refused only if it does not fit on the lower bound with everything this
  * round admits: then it does not fit on what is really held, so the refusal is final. Between the
  * two it waits, and the round recalls the other shares' headroom when there is any. A round that
- * admitted and left nobody waiting claims `fraction` of what is left for this replica.
+ * left nobody waiting and did not refuse everything claims `fraction` of what is left for this replica.
  */
 export function decideRound(input: RoundInput): RoundDecision {
   const { limits, used, certain, claimed, charges, fraction } = input;
@@ -413,7 +415,10 @@ export function decideRound(input: RoundInput): RoundDecision {
   const verdicts: RoundVerdict[] = charges.map((charge, i) => upper[i] && (quotaViolation(limits, lower, charge) ?? 'wait'));
   const waiting = verdicts.includes('wait');
   const recallOthers = waiting && !isZeroList(claimed);
-  if (!fraction || waiting || verdicts.every(Boolean)) return { verdicts, recallOthers };
+  // A round with no hold (it writes answered charges, or gives reservations back) claims too: it
+  // replaces this replica's share, which would otherwise go.
+  const refusedAll = charges.length > 0 && verdicts.every(Boolean);
+  if (!fraction || waiting || refusedAll) return { verdicts, recallOthers };
   const grant = grantOf(limits.hard, addLists(addLists(used, claimed), admitted), fraction);
   return { verdicts, recallOthers, grant: isZeroList(grant) ? undefined : grant };
 }
@@ -429,17 +434,19 @@ export interface SettlingWrite {
 }
 
 /**
- * Settling as a guarded JSON patch, which the owners' spends do not make fail: the status fields a
- * settlement sets, and the removal of every reservation it counts or that has expired, each tested
- * by its request at its index (owners only append, so earlier indexes stay put). It applies only if
- * no other settlement came in between (`usedAsOf` tested). Undefined when there is nothing to write
- * or it cannot be done so: the quota was never settled, a share has expired (taking it back needs a
- * compare-and-swap), or `quota` is older than the view settled from, so it could lack the
- * reservation of a placement that view counts (every reservation is written before its placement).
+ * Settling as a guarded JSON patch, which the owners' records do not make fail: the status fields a
+ * settlement sets, the removal of every reservation it counts or that has expired, and the doubt of
+ * every one it keeps cleared, each tested by its request at its index (owners only append, so
+ * earlier indexes stay put). It applies only to an object holding no reservation `quota` lacks: no
+ * other settlement (`usedAsOf`), compare-and-swap round (`rounds`) or record (each share's
+ * `records`) came in between. So the view may be newer than `quota`: every reservation of a
+ * placement it counts was written before the placement, or was written after and is in doubt.
+ * Undefined when there is nothing to write or it cannot be done so: never settled, or never written
+ * by a round yet, or a share has expired (taking it back needs a compare-and-swap).
  */
 export function settlePatch(quota: WorkspaceQuota, settling: SettlingWrite, nowMs: number, recording?: string): JsonPatchOperation[] | undefined {
-  const { usedAsOf } = quota.status;
-  if (usedAsOf === undefined || isOlderVersion(quota.metadata.resourceVersion, settling.status.usedAsOf)) return undefined;
+  const { usedAsOf, rounds } = quota.status;
+  if (usedAsOf === undefined || rounds === undefined) return undefined;
   if (Object.values(quota.status.shares).some((share) => isExpired(share, nowMs))) return undefined;
   const keeps = stillCounts(nowMs, settling);
   const lists: [string, readonly QuotaReservation[]][] = [
@@ -464,5 +471,5 @@ export function settlePatch(quota: WorkspaceQuota, settling: SettlingWrite, nowM
     // Shares written before `records` existed are never recorded into again.
     .filter(([name, share]) => name !== recording && share.instance !== '')
     .map(([name, share]): JsonPatchOperation => ({ op: 'test', path: `/status/shares/${pointer(name)}/records`, value: share.records }));
-  return [{ op: 'test', path: '/status/usedAsOf', value: usedAsOf }, ...records, ...fields, ...removals];
+  return [{ op: 'test', path: '/status/usedAsOf', value: usedAsOf }, { op: 'test', path: '/status/rounds', value: rounds }, ...records, ...fields, ...removals];
 }

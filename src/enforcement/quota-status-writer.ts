@@ -109,7 +109,8 @@ export function createQuotaStatusWriter(options: QuotaStatusWriterOptions): Quot
     if (!settling.changed && !sharesChanged && !kept.some(inDoubt) && sameReservations(quota.status.reservations, kept)) return undefined;
     const reservations = kept.map(({ after: _seen, ...reservation }) => reservation);
     log.debug({ quota: key, used: settling.status.used, phase: settling.status.phase, reservations: reservations.length }, 'writing quota status');
-    return { ...settling.status, reservations: reservations.map(toWireReservation), ...(sharesChanged ? { shares } : {}) };
+    // `rounds` written once, so that settling patches can test it from then on.
+    return { ...settling.status, reservations: reservations.map(toWireReservation), rounds: quota.status.rounds ?? 0, ...(sharesChanged ? { shares } : {}) };
   };
 
   /**
