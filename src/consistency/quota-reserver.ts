@@ -82,7 +82,7 @@ export interface ShareOptions {
   readonly ttlMs: number;
   /** This process's id in its shares (random per start when not given). */
   readonly instance?: string | undefined;
-  /** How long charges admitted at once wait to be written together (default 50 ms). */
+  /** How long charges admitted at once wait to be written together, and the least time between two such records (default 100 ms). */
   readonly recordDelayMs?: number | undefined;
 }
 
@@ -152,6 +152,8 @@ interface QuotaQueue {
   /** Give this replica's headroom back in the next record (recalled, or stopping). */
   giveBack: boolean;
   recordTimer?: NodeJS.Timeout | undefined;
+  /** When the last record was sent: records of answered charges alone are at least `recordDelayMs` apart. */
+  recordedAtMs: number;
   pollTimer?: NodeJS.Timeout | undefined;
 }
 
@@ -197,7 +199,7 @@ const holds = (quota: WorkspaceQuota, request: string): boolean =>
 export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserver {
   const { store, fallbackUsed, clock, log, settle, shares } = options;
   const owner: ShareOwner | undefined = shares && { name: shares.owner, instance: shares.instance ?? randomBytes(8).toString('hex') };
-  const recordDelayMs = shares?.recordDelayMs ?? 50;
+  const recordDelayMs = shares?.recordDelayMs ?? 100;
   const queues = new Map<string, QuotaQueue>();
   const counters: ReserverCounters = { atOnce: 0, fromShare: 0, byRound: 0, waited: 0 };
   let stopping = false;
@@ -337,6 +339,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     const signal = AbortSignal.timeout(Math.max(0, bound - nowMs));
     const reservations = spending.map((pending) => pending.reservation);
     queue.writing = { round: false, charges: [...answered, ...reservations] };
+    queue.recordedAtMs = nowMs;
     try {
       const result = await store.patch(key, plan.quota, recordOps(key, plan, nowMs), signal);
       if (result === STALE) {
@@ -465,9 +468,20 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
 
   const pending = (queue: QuotaQueue): boolean => queue.holds.length > 0 || queue.releases.size > 0 || queue.answered.length > 0 || queue.giveBack;
 
+  /** Answered charges alone wait for the next record slot (fewer, larger records); anything else goes now. */
+  const recordLater = (key: string, queue: QuotaQueue): boolean => {
+    const waitMs = queue.recordedAtMs + recordDelayMs - clock();
+    if (waitMs <= 0 || queue.holds.length > 0 || queue.releases.size > 0 || queue.giveBack) return false;
+    queue.recordTimer = setTimeout(() => {
+      queue.recordTimer = undefined;
+      kick(key, queue);
+    }, waitMs);
+    return true;
+  };
+
   const drain = async (key: string, queue: QuotaQueue): Promise<void> => {
     let uncertain = false;
-    while (pending(queue)) uncertain = await turn(key, queue, uncertain);
+    while (pending(queue) && !recordLater(key, queue)) uncertain = await turn(key, queue, uncertain);
     queue.busy = false;
     if (queue.waiting.length === 0 && !queue.recordTimer) queues.delete(key);
   };
@@ -475,7 +489,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
   const queueOf = (key: string): QuotaQueue => {
     let queue = queues.get(key);
     if (!queue) {
-      queue = { holds: [], releases: new Set(), busy: false, answered: [], waiting: [], giveBack: false };
+      queue = { holds: [], releases: new Set(), busy: false, answered: [], waiting: [], giveBack: false, recordedAtMs: Number.NEGATIVE_INFINITY };
       queues.set(key, queue);
     }
     return queue;
