@@ -146,6 +146,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     tracker: () => tracker.stats(),
     objects: (kind) => state.count(kind as TrackedKind),
     reservations: () => store.counters,
+    admissions: () => reserver.counters,
     enforcement: () => ({ leader: elector.isLeader(), ...evictionLoop.counters }),
     // Read at scrape time, once the admission route below exists.
     transport: () => handler.stats(),
