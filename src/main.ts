@@ -20,6 +20,7 @@ import { createStatusAggregationWriter } from './enforcement/status-aggregation-
 import { createQuotaStatusWriter, createSettlement } from './enforcement/quota-status-writer.js';
 import { leaderTimingsOf, replicaIdentity, type ServiceConfig } from './ops/config.js';
 import type { Logger } from './ops/logger.js';
+import { withPooledConnections } from './ops/kube-request.js';
 import { loadTlsMaterial, watchTlsMaterial } from './ops/tls.js';
 import { createAccessGate, kubernetesAccessReviewApi } from './reporting/access.js';
 import { dashboardLoginPage, dashboardRoute, loginRoute } from './reporting/dashboard-route.js';
@@ -47,7 +48,7 @@ function loadKubeConfig(config: ServiceConfig): KubeConfig {
   const kubeConfig = new KubeConfig();
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
   else kubeConfig.loadFromDefault();
-  return kubeConfig;
+  return withPooledConnections(kubeConfig);
 }
 
 const workspaceOfKey = (key: string): string => key.slice(0, key.lastIndexOf('/'));
