@@ -82,7 +82,7 @@ export interface ShareOptions {
   readonly ttlMs: number;
   /** This process's id in its shares (random per start when not given). */
   readonly instance?: string | undefined;
-  /** How long charges admitted at once wait to be written together, and the least time between two such records (default 100 ms). */
+  /** How long charges admitted at once wait to be written together, and the least time between two such records (default 150 ms). */
   readonly recordDelayMs?: number | undefined;
 }
 
@@ -199,7 +199,7 @@ const holds = (quota: WorkspaceQuota, request: string): boolean =>
 export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserver {
   const { store, fallbackUsed, clock, log, settle, shares } = options;
   const owner: ShareOwner | undefined = shares && { name: shares.owner, instance: shares.instance ?? randomBytes(8).toString('hex') };
-  const recordDelayMs = shares?.recordDelayMs ?? 100;
+  const recordDelayMs = shares?.recordDelayMs ?? 150;
   const queues = new Map<string, QuotaQueue>();
   const counters: ReserverCounters = { atOnce: 0, fromShare: 0, byRound: 0, waited: 0 };
   let stopping = false;
