@@ -20,6 +20,7 @@ import { createStatusAggregationWriter } from './enforcement/status-aggregation-
 import { createQuotaStatusWriter, createSettlement } from './enforcement/quota-status-writer.js';
 import { leaderTimingsOf, replicaIdentity, type ServiceConfig } from './ops/config.js';
 import type { Logger } from './ops/logger.js';
+import { withPooledConnections } from './ops/kube-request.js';
 import { loadTlsMaterial, watchTlsMaterial } from './ops/tls.js';
 import { createAccessGate, kubernetesAccessReviewApi } from './reporting/access.js';
 import { dashboardLoginPage, dashboardRoute, loginRoute } from './reporting/dashboard-route.js';
@@ -47,7 +48,7 @@ function loadKubeConfig(config: ServiceConfig): KubeConfig {
   const kubeConfig = new KubeConfig();
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
   else kubeConfig.loadFromDefault();
-  return kubeConfig;
+  return withPooledConnections(kubeConfig);
 }
 
 const workspaceOfKey = (key: string): string => key.slice(0, key.lastIndexOf('/'));
@@ -128,7 +129,10 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
       // The watch now shows this placement (or its deletion): its reservation has done its job.
       ledger.settle(key, object?.kind === 'WorkloadPlacement' ? (object.object.metadata.generation ?? 1) : Infinity);
       statusWriter.touchWorkspace(workspaceOfKey(key));
-    } else if (kind === 'WorkspaceQuota') statusWriter.touch(key);
+    } else if (kind === 'WorkspaceQuota') {
+      statusWriter.touch(key);
+      reserver.observe(key);
+    }
     evictionLoop.touch(kind, key, object);
   });
   tracker.on('ready', () => {
@@ -143,6 +147,7 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
     tracker: () => tracker.stats(),
     objects: (kind) => state.count(kind as TrackedKind),
     reservations: () => store.counters,
+    admissions: () => reserver.counters,
     enforcement: () => ({ leader: elector.isLeader(), ...evictionLoop.counters }),
     // Read at scrape time, once the admission route below exists.
     transport: () => handler.stats(),
@@ -254,6 +259,9 @@ export async function startService(config: ServiceConfig, log: Logger): Promise<
       await reportsHttps.close(0);
       certWatcher.close();
       await https.close(config.shutdownGraceSeconds * 1000);
+      // Charges admitted at once are written and the shares' headroom given back, so that the next
+      // process need not wait for them to expire; bounded, since the API server may be gone.
+      await Promise.race([reserver.stop(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
       await tracker.stop();
     },
   };

@@ -129,6 +129,12 @@ export const quotaReservationField = z.object({
   minGeneration: z.number().int().min(1),
   charge: chargeListField,
   expires: timestampField,
+  /**
+   * Set on a charge written after its answer (docs/consistency.md, "Recording after the answer"):
+   * the `usedAsOf` of the object it was written to. Until a settlement has seen it (and dropped
+   * this field), `used` may count its placement too.
+   */
+  after: z.string().max(64).optional(),
 });
 
 export type QuotaReservation = z.output<typeof quotaReservationField>;
@@ -146,6 +152,12 @@ export const quotaShareField = z.object({
   available: chargeListField,
   /** Renewed by each of the owner's writes; past it any writer takes `available` back. */
   expires: timestampField,
+  /** The owning process (a random id per start): a restarted replica never spends its predecessor's share. */
+  instance: z.string().max(64).default(''),
+  /** Counts the owner's records: every settling patch tests it, so it applies only to what it has seen. */
+  records: z.number().int().min(0).default(0),
+  /** Another writer needs the headroom: the owner records what it admitted and gives the rest back. */
+  recalled: z.boolean().default(false),
   /** What the owner admitted from the share and the status writer has not counted in `used` yet. */
   reservations: z
     .array(quotaReservationField)
@@ -185,6 +197,8 @@ export const workspaceQuotaSchema = z.object({
         .default([]),
       /** The WorkloadPlacement resourceVersion whose view `used` was computed from. */
       usedAsOf: z.string().optional(),
+      /** Counts the compare-and-swap rounds that wrote reservations: a settling patch tests it, so it applies only to what it has seen. */
+      rounds: z.number().int().min(0).optional(),
       /** Per replica (its identity): a share of the headroom it admits from without contention. */
       shares: atMost(MAX_SHARES, 'shares', z.record(z.string().min(1).max(MAX_NAME_LENGTH), quotaShareField)).default({}),
     })

@@ -1,6 +1,23 @@
+import { randomBytes } from 'node:crypto';
 import { describeApiError } from '../api/errors.js';
-import type { QuotaReservation, WorkspaceQuota } from '../api/resources.js';
-import { decideRound, fitInShare, othersAvailable, roundBasis, roundStatus, settlePatch, shareReservations, spendShare, usableShare } from '../core/quota-shares.js';
+import type { QuotaReservation, QuotaShare, WorkspaceQuota } from '../api/resources.js';
+import {
+  admitsAtOnce,
+  decideRound,
+  fitInShare,
+  hasHeadroom,
+  leftInShare,
+  othersAvailable,
+  ownShare,
+  owesHeadroom,
+  recordShare,
+  roundBasis,
+  roundStatus,
+  settlePatch,
+  shareReservations,
+  usableShare,
+  type ShareOwner,
+} from '../core/quota-shares.js';
 import { describeViolation } from '../core/messages.js';
 import { quotaLimits } from '../core/quotas.js';
 import type { Quantity, ResourceList } from '../quantity/index.js';
@@ -63,6 +80,10 @@ export interface ShareOptions {
   readonly fraction: Quantity;
   /** A share not renewed for this long may be taken back by any writer. */
   readonly ttlMs: number;
+  /** This process's id in its shares (random per start when not given). */
+  readonly instance?: string | undefined;
+  /** How long charges admitted at once wait to be written together, and the least time between two such records (default 150 ms). */
+  readonly recordDelayMs?: number | undefined;
 }
 
 /**
@@ -76,6 +97,19 @@ export interface QuotaReserver {
   reserve(hold: Hold): Promise<HoldOutcome>;
   /** Whether a reservation write for the quota is under way or queued on this replica. */
   busy(quotaKey: string): boolean;
+  /** The tracker saw the quota change: a recall of this replica's share, or room for a waiting hold. */
+  observe(quotaKey: string): void;
+  /** Writes every charge admitted at once and gives every share's headroom back (on SIGTERM). */
+  stop(): Promise<void>;
+  /** How holds were admitted: at once from the share, from the share by a record, by a compare-and-swap round; and how many waited. */
+  readonly counters: ReserverCounters;
+}
+
+export interface ReserverCounters {
+  atOnce: number;
+  fromShare: number;
+  byRound: number;
+  waited: number;
 }
 
 interface PendingHold {
@@ -98,6 +132,8 @@ interface Batch {
 /** What spending from a share left: holds for a compare-and-swap round, and what a failed patch may have written. */
 interface Spent {
   readonly rest: PendingHold[];
+  /** A record landed: the charges answered meanwhile go in the next one, not in a round. */
+  readonly recorded?: boolean;
   /** The share was taken back meanwhile: nothing was written, and this replica's copies are stale. */
   readonly stale: boolean;
   readonly maybeWritten: string[];
@@ -107,10 +143,24 @@ interface QuotaQueue {
   holds: PendingHold[];
   releases: Set<string>;
   busy: boolean;
+  /** Charges admitted at once from this replica's share, not yet written (docs/consistency.md). */
+  answered: QuotaReservation[];
+  /** The write in flight: during a record, admissions at once go on (counted here); during a round they wait. */
+  writing?: { readonly round: boolean; readonly charges: readonly QuotaReservation[] } | undefined;
+  /** Holds that fit only if a share in doubt gives its headroom back: decided again when the quota changes. */
+  waiting: PendingHold[];
+  /** Give this replica's headroom back in the next record (recalled, or stopping). */
+  giveBack: boolean;
+  recordTimer?: NodeJS.Timeout | undefined;
+  /** When the last record was sent: records of answered charges alone are at least `recordDelayMs` apart. */
+  recordedAtMs: number;
+  pollTimer?: NodeJS.Timeout | undefined;
 }
 
 /** Bound on a round that only gives reservations back: nobody waits on it, but the queue does. */
 const RELEASE_TIMEOUT_MS = 10_000;
+/** A hold waiting for a share's headroom is decided again at least this often (its owner may be gone). */
+const WAIT_POLL_MS = 100;
 
 function decideOnce(pending: PendingHold, outcome: HoldOutcome): void {
   if (pending.decided) return;
@@ -128,97 +178,195 @@ function openHolds(key: string, holds: readonly PendingHold[], nowMs: number): P
 }
 
 const notInTime = (key: string): string => `could not confirm quota ${key} in time: the API server did not answer before the request's deadline; retry`;
+/** A hold that fit only with headroom another replica's share still held when its deadline came. */
+const waitedOut = (key: string): string =>
+  `could not reserve on quota ${key} before the request's deadline: the headroom it needs is held by another replica's share, given back on request or when the share expires; retry`;
+
+/** Whether the quota object already holds a reservation for the request (a write with no answer landed). */
+const holds = (quota: WorkspaceQuota, request: string): boolean =>
+  quota.status.reservations.some((reservation) => reservation.request === request) ||
+  shareReservations(quota, (reservation) => reservation.request === request).length > 0;
 
 /**
  * Reserves admissions' charges in WorkspaceQuota status by compare-and-swap (docs/consistency.md).
  * Reviews for one quota that arrive while a write for it is in flight wait and are decided together,
- * in arrival order, in the next write: under load one API write admits many.
+ * in arrival order, in the next write: under load one API write admits many. With shares, a hold
+ * this replica's share fits is admitted at once and written after its answer, with the others.
  *
  * A hold refused in one attempt stays refused: after a conflict only the holds still undecided are
  * decided again, on the fresh state (the trap of Kubernetes #141904).
  */
 export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserver {
   const { store, fallbackUsed, clock, log, settle, shares } = options;
+  const owner: ShareOwner | undefined = shares && { name: shares.owner, instance: shares.instance ?? randomBytes(8).toString('hex') };
+  const recordDelayMs = shares?.recordDelayMs ?? 150;
   const queues = new Map<string, QuotaQueue>();
+  const counters: ReserverCounters = { atOnce: 0, fromShare: 0, byRound: 0, waited: 0 };
+  let stopping = false;
 
-  /** The status a round writes: live reservations, minus released and re-reviewed ones, plus the holds that fit. */
-  const roundChange = (key: string, batch: Batch, accepted: PendingHold[], join: () => void) => (quota: WorkspaceQuota) => {
+  const shareExpiry = (nowMs: number): string => new Date(nowMs + (shares?.ttlMs ?? 0)).toISOString();
+  const unwritten = (queue: QuotaQueue | undefined): QuotaReservation[] => (queue ? [...queue.answered, ...(queue.writing?.charges ?? [])] : []);
+  const unsettled = (quota: WorkspaceQuota, queue: QuotaQueue | undefined): number =>
+    quota.status.reservations.length + shareReservations(quota, () => true).length + unwritten(queue).length;
+
+  /** The status a round writes: live reservations, minus released and re-reviewed ones, plus the holds that fit and the charges answered. */
+  const roundChange = (key: string, round: RoundContext) => (quota: WorkspaceQuota) => {
+    const { batch, answered, outcome } = round;
     // Every attempt, the first and each after a conflict, also decides the holds that have queued
     // meanwhile: under contention a retry then admits everything waiting instead of only its own batch.
-    join();
+    round.join();
     const nowMs = clock();
-    accepted.length = 0;
+    outcome.accepted.length = 0;
+    outcome.waiting.length = 0;
     const open = openHolds(key, batch.holds, nowMs);
     // Settling in the same write: one snapshot of the tracker gives `used` and the reservations it
     // already counts, exactly as the status writer's own write would (docs/consistency.md).
     const settling = settle?.(key, quota, nowMs);
     const replaced = new Set([...batch.releases, ...open.map((pending) => pending.reservation.request)]);
-    const basis = roundBasis(quota, { nowMs, replaced, settling, fallbackUsed: settling ? {} : fallbackUsed(key) });
+    // A write of these that got no answer may have landed: what the object holds is not written again.
+    const toWrite = answered.filter((reservation) => !holds(quota, reservation.request) && !batch.releases.has(reservation.request));
+    const basis = roundBasis(quota, { nowMs, replaced, settling, fallbackUsed: settling ? {} : fallbackUsed(key), answered: toWrite });
     const decision = decideRound({
       limits: quotaLimits(quota),
       used: basis.used,
-      claimed: othersAvailable(quota, shares?.owner ?? '', nowMs),
+      certain: basis.certain,
+      claimed: othersAvailable(quota, owner, nowMs),
       charges: open.map((pending) => pending.reservation.charge),
-      fraction: shares?.fraction,
+      // Asked to give its headroom back: this round claims none.
+      fraction: round.giveBack ? undefined : shares?.fraction,
     });
     open.forEach((pending, i) => {
-      const violation = decision.verdicts[i];
-      if (violation) decideOnce(pending, { ok: false, message: describeViolation(violation).join('; ') });
-      else accepted.push(pending);
+      const verdict = decision.verdicts[i];
+      if (verdict === 'wait') outcome.waiting.push(pending);
+      else if (verdict) decideOnce(pending, { ok: false, message: describeViolation(verdict).join('; ') });
+      else outcome.accepted.push(pending);
     });
-    const admitted = accepted.map((pending) => pending.reservation);
-    return roundStatus(quota, { basis, decision, admitted, settling, owner: shares?.owner, expires: shareExpiry(nowMs), nowMs });
+    const admitted = outcome.accepted.map((pending) => pending.reservation);
+    return roundStatus(quota, { basis, decision, admitted, settling, owner, expires: shareExpiry(nowMs), nowMs });
   };
 
-  const shareExpiry = (nowMs: number): string => new Date(nowMs + (shares?.ttlMs ?? 0)).toISOString();
+  /** This replica's share, if it may admit from it at once now (docs/consistency.md): not while a round in flight may replace it, nor once stopping. */
+  const shareAtOnce = (quota: WorkspaceQuota, queue: QuotaQueue | undefined, nowMs: number): QuotaShare | undefined => {
+    if (!shares || !owner || stopping || queue?.writing?.round) return undefined;
+    const share = usableShare(quota, owner, nowMs);
+    return share && admitsAtOnce(quota, share, nowMs, shares.ttlMs) && unsettled(quota, queue) < MAX_UNSETTLED ? share : undefined;
+  };
 
-  /** What this replica's own share fits of the holds, in order; undefined when it may not spend now. */
-  const spendable = (key: string, holds: PendingHold[], nowMs: number) => {
+  /** What this replica's share has left for a charge decided at once now; undefined when it may not admit so. */
+  const roomAtOnce = (key: string, queue: QuotaQueue | undefined, nowMs: number) => {
     const quota = store.latest(key);
-    const share = shares && quota && usableShare(quota, shares.owner, nowMs);
-    if (!shares || !quota || !share) return undefined;
-    if (quota.status.reservations.length + shareReservations(quota, () => true).length >= MAX_UNSETTLED) return undefined;
-    const open = holds.filter((pending) => !pending.decided && pending.deadlineMs > nowMs);
-    const fits = fitInShare(share, open.map((pending) => pending.reservation.charge));
-    const spending = open.filter((_, i) => fits[i]);
-    // Bounded by every hold of the round: those left for compare-and-swap wait on this patch too.
-    return spending.length > 0 ? { owner: shares.owner, quota, share, spending, boundMs: Math.min(...open.map((pending) => pending.deadlineMs)) } : undefined;
+    const share = quota && shareAtOnce(quota, queue, nowMs);
+    return share && leftInShare(share, unwritten(queue).map((reservation) => reservation.charge));
   };
 
   /**
-   * Holds this replica's own share fits, spent in one guarded JSON patch: no precondition on the
-   * object's version, so the other replicas' writes in between do not make it fail. Returns the
-   * holds left for a compare-and-swap round (those the share does not fit; all of them when the
-   * share was taken back), and the requests a failed patch may still have written.
+   * Admits at once, with no write, when this replica's share fits the charge (docs/consistency.md,
+   * "Recording after the answer"): the charge is written with the next record. Undefined when it
+   * cannot be decided so; the hold then queues.
    */
-  const spend = async (key: string, holds: PendingHold[]): Promise<Spent> => {
-    const nowMs = clock();
-    const plan = spendable(key, holds, nowMs);
-    if (!plan) return { rest: holds, stale: false, maybeWritten: [] };
-    const { owner, quota, share, spending, boundMs } = plan;
-    const rest = holds.filter((pending) => !spending.includes(pending));
-    const signal = AbortSignal.timeout(boundMs - nowMs);
-    const reservations = spending.map((pending) => pending.reservation);
-    // The Lease holder settles in the same patch: still no precondition, so nobody conflicts.
+  const admitAtOnce = (key: string, reservation: QuotaReservation): HoldOutcome | undefined => {
+    const left = roomAtOnce(key, queues.get(key), clock());
+    if (!left || !fitInShare(left, [reservation.charge])[0]) return undefined;
+    const queue = queueOf(key);
+    queue.answered.push(reservation);
+    counters.atOnce += 1;
+    if (!queue.busy && !queue.recordTimer) {
+      queue.recordTimer = setTimeout(() => {
+        queue.recordTimer = undefined;
+        kick(key, queue);
+      }, recordDelayMs);
+    }
+    return { ok: true };
+  };
+
+  /** The newest copy of the quota and this process's own share in it, if any. */
+  const ownCopy = (key: string): { owner: ShareOwner; quota: WorkspaceQuota; share: QuotaShare } | undefined => {
+    const quota = store.latest(key);
+    const share = owner && quota ? ownShare(quota, owner) : undefined;
+    return owner && quota && share ? { owner, quota, share } : undefined;
+  };
+
+  /** The holds, in order, that this replica's share fits beside its answered charges; none when it may not spend it now. */
+  const spendable = (quota: WorkspaceQuota, queue: QuotaQueue, holdsIn: readonly PendingHold[], nowMs: number): PendingHold[] => {
+    const share = owner && usableShare(quota, owner, nowMs);
+    if (!share || unsettled(quota, queue) >= MAX_UNSETTLED) return [];
+    const open = holdsIn.filter((pending) => !pending.decided && pending.deadlineMs > nowMs);
+    const fits = fitInShare(leftInShare(share, queue.answered.map((reservation) => reservation.charge)), open.map((pending) => pending.reservation.charge));
+    return open.filter((_, i) => fits[i]);
+  };
+
+  /** What the next record writes: the answered charges, the holds the share fits, and whether it gives the rest back. */
+  const planRecord = (key: string, queue: QuotaQueue, holdsIn: readonly PendingHold[], nowMs: number): RecordPlan | undefined => {
+    const own = ownCopy(key);
+    // Asked once: answered by this record, or moot (no share, nothing left in it).
+    const asked = queue.giveBack;
+    queue.giveBack = false;
+    if (!own) return undefined;
+    const spending = spendable(own.quota, queue, holdsIn, nowMs);
+    const giveBack = hasHeadroom(own.share) && (stopping || asked || owesHeadroom(own.quota, own.share));
+    const plan = { ...own, answered: queue.answered, spending, giveBack };
+    return plan.answered.length > 0 || spending.length > 0 || giveBack ? plan : undefined;
+  };
+
+  /** The record's JSON patch; the Lease holder settles in it too, and what its view counts is spent, not listed. */
+  const recordOps = (key: string, plan: RecordPlan, nowMs: number) => {
+    const { owner: me, quota, share, answered, spending, giveBack } = plan;
     const settling = settle?.(key, quota, nowMs);
-    const settleOps = (settling && settlePatch(quota, settling, nowMs)) ?? [];
+    const settleOps = (settling && settlePatch(quota, settling, nowMs, me.name)) ?? [];
+    const settles = settleOps.length > 0 && settling !== undefined;
+    const counted = settles ? answered.filter((reservation) => settling.counts(reservation)) : [];
+    const written = answered.filter((reservation) => !counted.includes(reservation));
+    const holdsWritten = spending.map((pending) => pending.reservation);
+    return [...recordShare(quota, me.name, share, { answered: written, counted, holds: holdsWritten, expires: shareExpiry(nowMs), giveBack, settles }), ...settleOps];
+  };
+
+  /**
+   * One guarded JSON patch of this replica's own share: the charges answered at once, the holds the
+   * share fits (answered when it lands), and the rest given back when recalled or stopping. No
+   * precondition on the object's version, so the other replicas' writes in between do not make it
+   * fail. Returns the holds left for a compare-and-swap round (all of them when the patch did not
+   * apply), and the requests a failed patch may still have written.
+   */
+  const record = async (key: string, queue: QuotaQueue, holdsIn: PendingHold[]): Promise<Spent> => {
+    const nowMs = clock();
+    const plan = planRecord(key, queue, holdsIn, nowMs);
+    if (!plan) return { rest: holdsIn, stale: false, maybeWritten: [] };
+    const { answered, spending, giveBack } = plan;
+    queue.answered = [];
+    const rest = holdsIn.filter((pending) => !spending.includes(pending));
+    // Bounded by every hold of the turn: those left for compare-and-swap wait on this patch too.
+    const bound = Math.min(nowMs + RELEASE_TIMEOUT_MS, ...holdsIn.map((pending) => pending.deadlineMs));
+    const signal = AbortSignal.timeout(Math.max(0, bound - nowMs));
+    const reservations = spending.map((pending) => pending.reservation);
+    queue.writing = { round: false, charges: [...answered, ...reservations] };
+    queue.recordedAtMs = nowMs;
     try {
-      const written = await store.patch(key, quota, [...spendShare(owner, share, reservations, shareExpiry(nowMs)), ...settleOps], signal);
-      if (written === STALE) return { rest: holds, stale: true, maybeWritten: [] };
+      const result = await store.patch(key, plan.quota, recordOps(key, plan, nowMs), signal);
+      if (result === STALE) {
+        // Not written: a settlement, a recall or a take-back came in between. Decided again on a fresh read.
+        queue.answered.unshift(...answered);
+        queue.giveBack ||= giveBack;
+        return { rest: holdsIn, stale: true, maybeWritten: [] };
+      }
       for (const pending of spending) decideOnce(pending, { ok: true });
-      return { rest, stale: false, maybeWritten: [] };
+      counters.fromShare += spending.length;
+      return { rest, stale: false, maybeWritten: [], recorded: true };
     } catch (error) {
       refuseAfterFailure(key, spending, error, signal);
-      return { rest, stale: false, maybeWritten: reservations.map((reservation) => reservation.request) };
+      // It may have landed: the next round reads afresh and writes only what the object lacks.
+      queue.answered.unshift(...answered);
+      return { rest, stale: true, maybeWritten: reservations.map((reservation) => reservation.request) };
+    } finally {
+      queue.writing = undefined;
     }
   };
 
   /** A write failed or was cut off (it may still have landed): its holds are refused, saying why. */
-  const refuseAfterFailure = (key: string, holds: readonly PendingHold[], error: unknown, signal: AbortSignal): void => {
+  const refuseAfterFailure = (key: string, failed: readonly PendingHold[], error: unknown, signal: AbortSignal): void => {
     const timedOut = signal.aborted;
     log.warn({ quota: key, err: error, timedOut }, 'quota reservation write failed');
     const message = timedOut ? notInTime(key) : `could not reserve on quota ${key}: ${describeApiError(error)}; try again`;
-    for (const pending of holds) decideOnce(pending, { ok: false, message });
+    for (const pending of failed) decideOnce(pending, { ok: false, message });
   };
 
   /**
@@ -226,71 +374,122 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
    * (a write that outlives its review must not count), or by RELEASE_TIMEOUT_MS when it only gives
    * back. A write that failed or was cut off may still have been applied by the API server: its
    * holds are answered as refused, and their reservations are taken out again by the next round.
+   * Holds that must wait for a share's headroom go back to wait for the quota's next change.
    */
-  const round = async (key: string, queue: QuotaQueue, batch: Batch, fresh: boolean): Promise<string[]> => {
-    const { holds } = batch;
-    const accepted: PendingHold[] = [];
+  const round = async (key: string, queue: QuotaQueue, batch: Batch, { fresh, giveBack }: { fresh: boolean; giveBack: boolean }): Promise<string[]> => {
+    const { holds: batchHolds } = batch;
+    const outcome: RoundOutcome = { accepted: [], waiting: [] };
     // Holds already past their deadline are refused by the change itself; they do not bound the write.
     const nowMs = clock();
-    const ahead = holds.map((pending) => pending.deadlineMs).filter((deadlineMs) => deadlineMs > nowMs);
+    const ahead = batchHolds.map((pending) => pending.deadlineMs).filter((deadlineMs) => deadlineMs > nowMs);
     const boundMs = ahead.length > 0 ? Math.min(...ahead) : nowMs + RELEASE_TIMEOUT_MS;
     const signal = AbortSignal.timeout(boundMs - nowMs);
     // Holds that queued during this round join it when the write's bound is within their deadline
     // (a write must never outlive a review it answers); the others wait for the next round.
     const join = (): void => {
       if (queue.holds.length === 0) return;
-      const waiting: PendingHold[] = [];
-      for (const pending of queue.holds) (pending.deadlineMs >= boundMs ? holds : waiting).push(pending);
-      queue.holds = waiting;
+      const later: PendingHold[] = [];
+      for (const pending of queue.holds) (pending.deadlineMs >= boundMs ? batchHolds : later).push(pending);
+      queue.holds = later;
     };
+    const answered = queue.answered;
+    queue.answered = [];
+    queue.writing = { round: true, charges: answered };
     try {
-      const quota = await store.update(key, roundChange(key, batch, accepted, join), signal, { fresh });
+      const quota = await store.update(key, roundChange(key, { batch, giveBack, answered, outcome, join }), signal, { fresh });
       // A quota deleted meanwhile limits nothing any more.
-      for (const pending of quota ? accepted : holds) decideOnce(pending, { ok: true });
+      for (const pending of quota ? outcome.accepted : batchHolds) decideOnce(pending, { ok: true });
+      counters.byRound += outcome.accepted.length;
+      if (quota) wait(key, queue, outcome.waiting);
       return [];
     } catch (error) {
-      refuseAfterFailure(key, holds, error, signal);
-      return accepted.map((pending) => pending.reservation.request);
+      refuseAfterFailure(key, batchHolds, error, signal);
+      queue.answered.unshift(...answered);
+      return outcome.accepted.map((pending) => pending.reservation.request);
+    } finally {
+      queue.writing = undefined;
     }
   };
 
+  /** Holds that fit only once a share's headroom is given back (or a settlement clears a doubt): decided again on the quota's next change. */
+  const wait = (key: string, queue: QuotaQueue, waiting: readonly PendingHold[]): void => {
+    const open = waiting.filter((pending) => !pending.decided);
+    if (open.length === 0) return;
+    for (const pending of open) pending.inRound = false;
+    queue.waiting.push(...open);
+    counters.waited += open.length;
+    if (!queue.pollTimer) queue.pollTimer = setTimeout(() => observe(key), WAIT_POLL_MS);
+  };
+
+  const observe = (key: string): void => {
+    const queue = queues.get(key);
+    const copy = ownCopy(key);
+    const recalled = copy !== undefined && owesHeadroom(copy.quota, copy.share);
+    if (!queue && !recalled) return;
+    const own = queue ?? queueOf(key);
+    clearTimeout(own.pollTimer);
+    own.pollTimer = undefined;
+    own.giveBack ||= recalled;
+    own.holds.unshift(...own.waiting.splice(0));
+    kick(key, own);
+  };
+
   /**
-   * One turn of a quota's queue: what waits is spent from this replica's share when it can be, the
-   * rest goes to a compare-and-swap round. Resolves to whether this replica's copy of the quota is
-   * uncertain afterwards (a write that may have landed unseen, or a share taken back).
+   * One turn of a quota's queue: the charges answered at once are written and what waits is spent
+   * from this replica's share when it can be, the rest goes to a compare-and-swap round (which writes
+   * the answered charges itself when the share could not). Resolves to whether this replica's copy
+   * of the quota is uncertain afterwards (a write that may have landed unseen, or a patch that did
+   * not apply).
    */
   const turn = async (key: string, queue: QuotaQueue, uncertain: boolean): Promise<boolean> => {
-    let holds = queue.holds.splice(0);
-    for (const pending of holds) pending.inRound = true;
+    const turnHolds = queue.holds.splice(0);
+    for (const pending of turnHolds) pending.inRound = true;
     const releases = queue.releases;
     queue.releases = new Set();
-    let fresh = uncertain;
     // From the share first, when this replica's copy can be trusted and nothing is to be given back.
-    if (!uncertain && releases.size === 0) {
-      const spent = await spend(key, holds);
-      holds = spent.rest;
-      fresh = spent.stale || spent.maybeWritten.length > 0;
-      spent.maybeWritten.forEach((request) => releases.add(request));
-      if (holds.length === 0 && releases.size === 0) return fresh;
-    }
-    const maybeWritten = await round(key, queue, { holds, releases }, fresh);
+    const spent = !uncertain && releases.size === 0 ? await record(key, queue, turnHolds) : { rest: turnHolds, stale: uncertain, maybeWritten: [] };
+    spent.maybeWritten.forEach((request) => releases.add(request));
+    // Still asked after the record (it did not run, or did not apply): a round writes the answered
+    // charges and dissolves this replica's share, which gives it back too.
+    const giveBack = queue.giveBack;
+    queue.giveBack = false;
+    const { rest } = spent;
+    if (!needsRound(queue, spent, releases, giveBack)) return spent.stale;
+    const maybeWritten = await round(key, queue, { holds: rest, releases }, { fresh: spent.stale, giveBack: giveBack || stopping });
     // Refused holds whose write may have landed: the next round takes them out (or they expire),
     // reading the object afresh, since no copy we hold shows what that write did.
-    if (holds.length > 0) for (const request of maybeWritten) queue.releases.add(request);
+    if (rest.length > 0) for (const request of maybeWritten) queue.releases.add(request);
     return maybeWritten.length > 0;
+  };
+
+  /** Whether anything is left for a compare-and-swap round after the record (charges answered meanwhile go in the next record, if this one landed). */
+  const needsRound = (queue: QuotaQueue, spent: Spent, releases: ReadonlySet<string>, giveBack: boolean): boolean =>
+    spent.rest.length > 0 || releases.size > 0 || (queue.answered.length > 0 && spent.recorded !== true) || giveBack;
+
+  const pending = (queue: QuotaQueue): boolean => queue.holds.length > 0 || queue.releases.size > 0 || queue.answered.length > 0 || queue.giveBack;
+
+  /** Answered charges alone wait for the next record slot (fewer, larger records); anything else goes now. */
+  const recordLater = (key: string, queue: QuotaQueue): boolean => {
+    const waitMs = queue.recordedAtMs + recordDelayMs - clock();
+    if (waitMs <= 0 || queue.holds.length > 0 || queue.releases.size > 0 || queue.giveBack) return false;
+    queue.recordTimer = setTimeout(() => {
+      queue.recordTimer = undefined;
+      kick(key, queue);
+    }, waitMs);
+    return true;
   };
 
   const drain = async (key: string, queue: QuotaQueue): Promise<void> => {
     let uncertain = false;
-    while (queue.holds.length > 0 || queue.releases.size > 0) uncertain = await turn(key, queue, uncertain);
+    while (pending(queue) && !recordLater(key, queue)) uncertain = await turn(key, queue, uncertain);
     queue.busy = false;
-    queues.delete(key);
+    if (queue.waiting.length === 0 && !queue.recordTimer) queues.delete(key);
   };
 
   const queueOf = (key: string): QuotaQueue => {
     let queue = queues.get(key);
     if (!queue) {
-      queue = { holds: [], releases: new Set(), busy: false };
+      queue = { holds: [], releases: new Set(), busy: false, answered: [], waiting: [], giveBack: false, recordedAtMs: Number.NEGATIVE_INFINITY };
       queues.set(key, queue);
     }
     return queue;
@@ -300,6 +499,8 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
   const kick = (key: string, queue: QuotaQueue): void => {
     if (queue.busy) return;
     queue.busy = true;
+    clearTimeout(queue.recordTimer);
+    queue.recordTimer = undefined;
     setImmediate(() => void drain(key, queue));
   };
 
@@ -312,22 +513,29 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
   const holdOn = (key: string, reservation: QuotaReservation, deadlineMs: number): Promise<HoldOutcome> =>
     new Promise((resolve) => {
       const queue = queueOf(key);
-      const pending: PendingHold = { reservation, deadlineMs, resolve, decided: false, inRound: false };
+      const pendingHold: PendingHold = { reservation, deadlineMs, resolve, decided: false, inRound: false };
       const waitMs = deadlineMs - clock();
       // Already past it: the round refuses it at once, without writing.
       if (waitMs > 0) {
-        pending.timer = setTimeout(() => {
-          if (pending.decided || pending.inRound) return;
-          queue.holds.splice(queue.holds.indexOf(pending), 1);
-          decideOnce(pending, { ok: false, message: notInTime(key) });
+        pendingHold.timer = setTimeout(() => {
+          if (pendingHold.decided || pendingHold.inRound) return;
+          const waited = queue.waiting.includes(pendingHold);
+          for (const list of [queue.holds, queue.waiting]) if (list.includes(pendingHold)) list.splice(list.indexOf(pendingHold), 1);
+          decideOnce(pendingHold, { ok: false, message: waited ? waitedOut(key) : notInTime(key) });
         }, waitMs);
       }
-      queue.holds.push(pending);
+      queue.holds.push(pendingHold);
       kick(key, queue);
     });
 
+  /** All or nothing: a charge not written yet is dropped; a written one is given back by the next round (or expires). */
   const release = (key: string, requestUid: string): void => {
     const queue = queueOf(key);
+    const at = queue.answered.findIndex((reservation) => reservation.request === requestUid);
+    if (at >= 0) {
+      queue.answered.splice(at, 1);
+      return;
+    }
     queue.releases.add(requestUid);
     kick(key, queue);
   };
@@ -344,9 +552,8 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
         charge: requested,
         expires: new Date(hold.expiresAtMs).toISOString(),
       };
-      const outcome = await holdOn(key, reservation, hold.deadlineMs);
+      const outcome = admitAtOnce(key, reservation) ?? (await holdOn(key, reservation, hold.deadlineMs));
       if (!outcome.ok) {
-        // All or nothing: what earlier quotas hold for this request is given back (or expires).
         for (const earlier of held) release(earlier, hold.requestUid);
         return outcome;
       }
@@ -356,5 +563,45 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     return { ok: true };
   };
 
-  return { reserve, busy: (key) => queues.get(key)?.busy ?? false };
+  /** Every share's headroom given back and every answered charge written, each quota's queue drained. */
+  const stop = async (): Promise<void> => {
+    stopping = true;
+    const drains: Promise<void>[] = [];
+    for (const [key, queue] of queues) {
+      queue.giveBack = true;
+      kick(key, queue);
+      drains.push(until(() => !queue.busy));
+    }
+    await Promise.all(drains);
+  };
+
+  return { reserve, busy: (key) => queues.get(key)?.busy ?? false, observe, stop, counters };
+}
+
+interface RoundOutcome {
+  readonly accepted: PendingHold[];
+  readonly waiting: PendingHold[];
+}
+
+/** One compare-and-swap round: its holds and releases, the answered charges it writes, what it decided, and how queued holds join it. */
+interface RoundContext {
+  readonly batch: Batch;
+  readonly giveBack: boolean;
+  readonly answered: readonly QuotaReservation[];
+  readonly outcome: RoundOutcome;
+  readonly join: () => void;
+}
+
+interface RecordPlan {
+  readonly owner: ShareOwner;
+  readonly quota: WorkspaceQuota;
+  readonly share: QuotaShare;
+  readonly answered: readonly QuotaReservation[];
+  readonly spending: readonly PendingHold[];
+  readonly giveBack: boolean;
+}
+
+/** Resolves once `done()` holds, checked every 10 ms. */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setTimeout(resolve, 10));
 }

@@ -19,6 +19,7 @@ export interface WireReservation {
   readonly minGeneration: number;
   readonly charge: Record<string, string>;
   readonly expires: string;
+  readonly after?: string;
 }
 
 /** The version of a placement a tracker holds, to tell which reservations its usage already counts. */
@@ -63,8 +64,8 @@ export function isCounted(reservation: QuotaReservation, version: PlacementVersi
 }
 
 export function toWireReservation(reservation: QuotaReservation): WireReservation {
-  const { uid, charge, ...rest } = reservation;
-  return { ...rest, ...(uid === undefined ? {} : { uid }), charge: formatList(charge) };
+  const { uid, charge, after, ...rest } = reservation;
+  return { ...rest, ...(uid === undefined ? {} : { uid }), charge: formatList(charge), ...(after === undefined ? {} : { after }) };
 }
 
 /** Same reservations (by request) in both lists, order aside. */

@@ -1,8 +1,8 @@
 import { timestampMs } from '../api/fields.js';
 import type { QuotaReservation, QuotaShare, WorkspaceQuota } from '../api/resources.js';
 import { addLists, amountOf, floorToUnit, formatList, isNegative, isZero, isZeroList, mask, mulRatio, sub, subLists, ZERO, type Quantity, type ResourceList } from '../quantity/index.js';
-import type { Violation } from './fit.js';
-import { admitInOrder, agreedUsage, expiresAtMs, isOlderVersion, toWireReservation, type WireReservation } from './quota-agreement.js';
+import { quotaViolation, type Violation } from './fit.js';
+import { admitInOrder, agreedUsage, expiresAtMs, toWireReservation, type WireReservation } from './quota-agreement.js';
 import type { QuotaLimits } from './view.js';
 
 /**
@@ -22,7 +22,16 @@ export interface WireShare {
   readonly generation: number;
   readonly available: Record<string, string>;
   readonly expires: string;
+  readonly instance: string;
+  readonly records: number;
+  readonly recalled: boolean;
   readonly reservations: WireReservation[];
+}
+
+/** Who owns a share: the replica's identity (the key of its entry) and this process's random id. */
+export interface ShareOwner {
+  readonly name: string;
+  readonly instance: string;
 }
 
 /** One RFC 6902 operation. */
@@ -32,49 +41,102 @@ export interface JsonPatchOperation {
   readonly value?: unknown;
 }
 
-/** A merge patch of `status.shares`: an entry replaced, merged (reservations only) or removed (null). */
-export type SharesPatch = Record<string, WireShare | { readonly reservations: WireReservation[] } | null>;
+/** A merge patch of `status.shares`: an entry replaced, merged (reservations, recalled) or removed (null). */
+export type SharesPatch = Record<string, WireShare | { readonly reservations?: WireReservation[]; readonly recalled?: true } | null>;
 
 const generationOf = (quota: WorkspaceQuota): number => quota.metadata.generation ?? 0;
 const shareOf = (quota: WorkspaceQuota, owner: string): QuotaShare | undefined =>
   Object.hasOwn(quota.status.shares, owner) ? quota.status.shares[owner] : undefined;
 const isExpired = (share: QuotaShare, nowMs: number): boolean => timestampMs(share.expires) <= nowMs;
+const isEmpty = (share: QuotaShare): boolean => Object.values(share.available).every(isZero);
+const isMine = (name: string, share: QuotaShare, owner: ShareOwner | undefined): boolean =>
+  owner !== undefined && name === owner.name && share.instance === owner.instance;
+
+/** Whether the share has headroom to give back, and must: recalled, or granted under an older spec. */
+export function owesHeadroom(quota: WorkspaceQuota, share: QuotaShare): boolean {
+  return !isEmpty(share) && (share.recalled || share.generation !== generationOf(quota));
+}
+
+/** Whether the share still has headroom of its own. */
+export const hasHeadroom = (share: QuotaShare): boolean => !isEmpty(share);
+
+/** This process's own share, whatever its state (a share left by an earlier process under the same name is not). */
+export function ownShare(quota: WorkspaceQuota, owner: ShareOwner): QuotaShare | undefined {
+  const share = shareOf(quota, owner.name);
+  return share && isMine(owner.name, share, owner) ? share : undefined;
+}
 
 /**
- * The owner's share if it may admit from it now: granted under the quota's current spec (a changed
- * `hard` makes it stale), not expired, and listing every resource `hard` limits.
+ * The owner's share if it may admit from it now: this process's, not recalled, granted under the
+ * quota's current spec (a changed `hard` makes it stale), not expired, and listing every resource
+ * `hard` limits.
  */
-export function usableShare(quota: WorkspaceQuota, owner: string, nowMs: number): QuotaShare | undefined {
-  const share = shareOf(quota, owner);
-  if (!share || share.generation !== generationOf(quota) || isExpired(share, nowMs)) return undefined;
+export function usableShare(quota: WorkspaceQuota, owner: ShareOwner, nowMs: number): QuotaShare | undefined {
+  const share = ownShare(quota, owner);
+  if (!share || share.recalled || share.generation !== generationOf(quota) || isExpired(share, nowMs)) return undefined;
   return Object.keys(quota.spec.hard).every((resource) => Object.hasOwn(share.available, resource)) ? share : undefined;
 }
 
-/** Which of these charges, in order, the share's `available` fits (each one taken leaves less for the next). */
-export function fitInShare(share: QuotaShare, charges: readonly ResourceList[]): boolean[] {
-  const limits: QuotaLimits = { key: '', label: 'share', hard: share.available, soft: {} };
+/**
+ * Whether the owner may admit from its usable share at once and write the charge after the answer:
+ * the quota has been settled once (a record is stamped with `usedAsOf`), and the share has at least
+ * half its TTL to live, so that nobody can take it back for that long after the admission.
+ */
+export function admitsAtOnce(quota: WorkspaceQuota, share: QuotaShare, nowMs: number, ttlMs: number): boolean {
+  return quota.status.usedAsOf !== undefined && timestampMs(share.expires) - nowMs >= ttlMs / 2;
+}
+
+/** What the share has left once the owner's charges not written yet are taken off. */
+export function leftInShare(share: QuotaShare, unwritten: readonly ResourceList[]): ResourceList {
+  const spent = unwritten.reduce<ResourceList>((sum, charge) => addLists(sum, charge), {});
+  return subLists(share.available, mask(spent, Object.keys(share.available)));
+}
+
+/** Which of these charges, in order, `left` fits (each one taken leaves less for the next). */
+export function fitInShare(left: ResourceList, charges: readonly ResourceList[]): boolean[] {
+  const limits: QuotaLimits = { key: '', label: 'share', hard: left, soft: {} };
   return admitInOrder(limits, {}, charges).map((violation) => violation === undefined);
 }
 
 const pointer = (segment: string): string => segment.replaceAll('~', '~0').replaceAll('/', '~1');
 
+export interface ShareRecord {
+  /** Charges already answered (admitted at once): written stamped `after` the object's `usedAsOf`, in doubt until a settlement sees them. */
+  readonly answered: readonly QuotaReservation[];
+  /** Answered charges this write does not list because the settlement in the same patch counts them. */
+  readonly counted: readonly QuotaReservation[];
+  /** Holds answered once this patch lands: decided from the share, so the quota's generation is tested. */
+  readonly holds: readonly QuotaReservation[];
+  readonly expires: string;
+  /** Give the rest of `available` back (recalled, stale, stopping). */
+  readonly giveBack: boolean;
+  /** A settlement in the same patch sees the answered charges (it does not count them): no doubt. */
+  readonly settles?: boolean | undefined;
+}
+
 /**
- * The owner's JSON patch spending its share on `admitted`: it applies only while the share is the
- * one the owner decided from (epoch, available and the quota's generation tested), and renews the
- * share's expiry. The API server applies it to the newest object, so the other replicas' writes in
- * between do not make it fail.
+ * The owner's JSON patch writing what it admitted from its share (docs/consistency.md, "Recording
+ * after the answer"): it applies only to the share the owner decided from (epoch, available and
+ * records tested) and, when it decides holds, under the same spec (generation tested). It moves the charges from `available` to reservations, counts the
+ * record and renews the expiry. The API server applies it to the newest object, so the other
+ * replicas' writes in between do not make it fail.
  */
-export function spendShare(owner: string, share: QuotaShare, admitted: readonly QuotaReservation[], expires: string): JsonPatchOperation[] {
+export function recordShare(quota: WorkspaceQuota, owner: string, share: QuotaShare, record: ShareRecord): JsonPatchOperation[] {
   const base = `/status/shares/${pointer(owner)}`;
-  const spent = admitted.reduce<ResourceList>((sum, reservation) => addLists(sum, reservation.charge), {});
-  const available = subLists(share.available, mask(spent, Object.keys(share.available)));
+  const { answered, counted, holds, expires, giveBack, settles } = record;
+  const after = quota.status.usedAsOf;
+  const left = leftInShare(share, [...answered, ...counted, ...holds].map((reservation) => reservation.charge));
+  const available = giveBack ? Object.fromEntries(Object.keys(share.available).map((resource) => [resource, ZERO])) : left;
+  const stamped = answered.map((reservation) => toWireReservation(settles ? reservation : { ...reservation, after: after ?? '' }));
   return [
-    { op: 'test', path: '/metadata/generation', value: share.generation },
+    ...(holds.length > 0 ? [{ op: 'test' as const, path: '/metadata/generation', value: share.generation }] : []),
     { op: 'test', path: `${base}/epoch`, value: share.epoch },
     { op: 'test', path: `${base}/available`, value: formatList(share.available) },
+    { op: 'test', path: `${base}/records`, value: share.records },
     { op: 'replace', path: `${base}/available`, value: formatList(available) },
+    { op: 'replace', path: `${base}/records`, value: share.records + 1 },
     { op: 'replace', path: `${base}/expires`, value: expires },
-    ...admitted.map((reservation) => ({ op: 'add' as const, path: `${base}/reservations/-`, value: toWireReservation(reservation) })),
+    ...[...stamped, ...holds.map(toWireReservation)].map((value) => ({ op: 'add' as const, path: `${base}/reservations/-`, value })),
   ];
 }
 
@@ -84,13 +146,14 @@ export function shareReservations(quota: WorkspaceQuota, counts: (reservation: Q
 }
 
 /**
- * Σ of the unspent `available` of every live share but the owner's. An expired share's is left
- * out: every compare-and-swap write takes it back ({@link rewriteShares}), and one its owner spent
- * meanwhile changed the object, so that write fails and is decided again.
+ * Σ of the unspent `available` of every live share but this process's own (a share its predecessor
+ * left under the same name counts: it may hold charges admitted and not written). An expired share's
+ * is left out: every compare-and-swap write takes it back ({@link rewriteShares}), and one its owner
+ * recorded into meanwhile changed the object, so that write fails and is decided again.
  */
-export function othersAvailable(quota: WorkspaceQuota, owner: string, nowMs: number): ResourceList {
+export function othersAvailable(quota: WorkspaceQuota, owner: ShareOwner | undefined, nowMs: number): ResourceList {
   let sum: ResourceList = {};
-  for (const [name, share] of Object.entries(quota.status.shares)) if (name !== owner && !isExpired(share, nowMs)) sum = addLists(sum, share.available);
+  for (const [name, share] of Object.entries(quota.status.shares)) if (!isMine(name, share, owner) && !isExpired(share, nowMs)) sum = addLists(sum, share.available);
   return sum;
 }
 
@@ -112,11 +175,13 @@ export function grantOf(hard: ResourceList, spent: ResourceList, fraction: Quant
 
 export interface ShareRewrite {
   /** The replica writing (its own share is replaced by `grant`, or dissolved); none for the status writer. */
-  readonly owner?: string | undefined;
+  readonly owner?: ShareOwner | undefined;
   /** Which stored share reservations still count after this write (not settled, not expired, not given back). */
   readonly keeps: (reservation: QuotaReservation) => boolean;
-  /** Take every other share's `available` back (a request would not fit otherwise). */
-  readonly revokeOthers: boolean;
+  /** Ask every other live share with headroom to give it back (a request waits for it). */
+  readonly recallOthers: boolean;
+  /** The write settles: the reservations it keeps are seen, no longer in doubt. */
+  readonly settles?: boolean | undefined;
   /** The owner's new share: its headroom and expiry; undefined: its share keeps no headroom. */
   readonly grant?: { readonly available: ResourceList; readonly expires: string } | undefined;
   readonly nowMs: number;
@@ -124,23 +189,22 @@ export interface ShareRewrite {
 
 /**
  * How a compare-and-swap write rewrites `status.shares` (a merge patch; empty when nothing changes).
- * Settled and expired reservations leave; the owner's share gets `grant` or dissolves; every other
- * share whose headroom is taken (revoked, or expired) gets a new epoch, so its owner's next spend
- * fails its test; a share with nothing left to count or claim is removed. The new epoch is the
- * object's resourceVersion as read, which no earlier epoch can equal.
+ * Settled and expired reservations leave. The owner's own share gets `grant` or dissolves; the
+ * round counted its headroom as free and writes its unrecorded charges itself. Another share is
+ * taken only when nothing unwritten can be in it: expired, or nothing left in `available`; it gets a
+ * new epoch (the object's resourceVersion as read, which no earlier epoch can equal), so its owner's
+ * next record fails its test, or it is removed when it holds nothing. A live share with headroom is
+ * only ever recalled. A grant is not written over a live share of an earlier process of the owner.
  */
 export function rewriteShares(quota: WorkspaceQuota, rewrite: ShareRewrite): SharesPatch {
-  const { owner, keeps, grant } = rewrite;
   const fresh: Fresh = { epoch: `rv-${quota.metadata.resourceVersion ?? '0'}`, generation: generationOf(quota) };
   const patch: SharesPatch = {};
   for (const [name, share] of Object.entries(quota.status.shares)) {
     const entry = rewriteOne(name, share, rewrite, fresh);
     if (entry !== undefined) patch[name] = entry;
   }
-  if (owner !== undefined && grant) {
-    const kept = shareOf(quota, owner)?.reservations.filter(keeps) ?? [];
-    patch[owner] = { ...fresh, available: formatList(grant.available), expires: grant.expires, reservations: kept.map(toWireReservation) };
-  }
+  const granted = grantEntry(quota, rewrite, fresh);
+  if (granted) patch[granted.name] = granted.entry;
   return patch;
 }
 
@@ -149,18 +213,50 @@ interface Fresh {
   readonly generation: number;
 }
 
-/**
- * One share's entry in the patch; undefined when it stays as it is. The owner's own share is taken
- * too (a grant, written after, replaces it): a compare-and-swap round has counted its headroom as free.
- */
+/** A share's reservations that still count after the write: seen, if it settles. */
+const keptOf = (share: QuotaShare | undefined, rewrite: ShareRewrite): QuotaReservation[] => {
+  const kept = share?.reservations.filter(rewrite.keeps) ?? [];
+  return rewrite.settles ? kept.map(seen) : kept;
+};
+
+/** Nothing unwritten can be in it: this process's own, expired, or emptied. */
+const isTakeable = (name: string, share: QuotaShare, rewrite: ShareRewrite): boolean =>
+  isMine(name, share, rewrite.owner) || isExpired(share, rewrite.nowMs) || isEmpty(share);
+
+/** The owner's new share, unless its entry is held by a live share with headroom of an earlier process. */
+function grantEntry(quota: WorkspaceQuota, rewrite: ShareRewrite, fresh: Fresh): { name: string; entry: WireShare } | undefined {
+  const { owner, grant } = rewrite;
+  if (!owner || !grant) return undefined;
+  const occupant = shareOf(quota, owner.name);
+  if (occupant && !isTakeable(owner.name, occupant, rewrite)) return undefined;
+  const entry: WireShare = {
+    ...fresh,
+    available: formatList(grant.available),
+    expires: grant.expires,
+    instance: owner.instance,
+    records: occupant?.records ?? 0,
+    recalled: false,
+    reservations: keptOf(occupant, rewrite).map(toWireReservation),
+  };
+  return { name: owner.name, entry };
+}
+
+/** One share's entry in the patch; undefined when it stays as it is. */
 function rewriteOne(name: string, share: QuotaShare, rewrite: ShareRewrite, fresh: Fresh): SharesPatch[string] | undefined {
-  const kept = share.reservations.filter(rewrite.keeps);
-  const taken = name === rewrite.owner || rewrite.revokeOthers || isExpired(share, rewrite.nowMs);
-  if (!taken) return kept.length === share.reservations.length ? undefined : { reservations: kept.map(toWireReservation) };
+  const kept = keptOf(share, rewrite);
+  const changed = kept.length !== share.reservations.length || kept.some((reservation, i) => reservation !== share.reservations[i]);
+  if (!isTakeable(name, share, rewrite)) return recallOrTrim(share, rewrite.recallOthers, changed ? kept : undefined);
   if (kept.length === 0) return null;
-  if (kept.length === share.reservations.length && Object.values(share.available).every(isZero)) return undefined;
+  if (!changed && isEmpty(share)) return undefined;
   const available = formatList(Object.fromEntries(Object.keys(share.available).map((resource) => [resource, ZERO])));
-  return { ...fresh, available, expires: share.expires, reservations: kept.map(toWireReservation) };
+  return { ...fresh, available, expires: share.expires, instance: share.instance, records: share.records, recalled: false, reservations: kept.map(toWireReservation) };
+}
+
+/** A live share of another keeps its headroom: its reservations trimmed, and it recalled if asked. */
+function recallOrTrim(share: QuotaShare, recallOthers: boolean, kept: QuotaReservation[] | undefined): SharesPatch[string] | undefined {
+  const recall = recallOthers && !share.recalled;
+  if (!recall && !kept) return undefined;
+  return { ...(kept ? { reservations: kept.map(toWireReservation) } : {}), ...(recall ? { recalled: true as const } : {}) };
 }
 
 /** What a compare-and-swap round counts before deciding its holds. */
@@ -169,8 +265,12 @@ export interface RoundBasis {
   readonly keeps: (reservation: QuotaReservation) => boolean;
   /** The shared list's reservations that stay. */
   readonly kept: QuotaReservation[];
-  /** `used` (or the usage this write settles to) plus every reservation that stays, the shares' included. */
+  /** This replica's answered charges the round writes (those its own settlement counts are left out). */
+  readonly answered: QuotaReservation[];
+  /** The upper bound: `used` (or the usage this write settles to), every reservation that stays, the shares' included, and `answered`. */
   readonly used: ResourceList;
+  /** The lower bound: what certainly counts once ({@link inDoubt}); refusals are decided on it. */
+  readonly certain: ResourceList;
 }
 
 export interface RoundBasisInput {
@@ -181,6 +281,8 @@ export interface RoundBasisInput {
   readonly settling?: { readonly used: ResourceList; readonly counts: (reservation: QuotaReservation) => boolean } | undefined;
   /** This replica's count of the quota's usage: stands in until `status.used` is written. */
   readonly fallbackUsed: ResourceList;
+  /** Charges this replica admitted from its share and has not written: the round writes them. */
+  readonly answered?: readonly QuotaReservation[] | undefined;
 }
 
 /**
@@ -195,13 +297,39 @@ export function stillCounts(
   return (reservation) => expiresAtMs(reservation) > nowMs && !replaced.has(reservation.request) && !settling?.counts(reservation);
 }
 
+/**
+ * Whether `used` may count the reservation's placement too: it was written after its answer and no
+ * settlement has seen it since, so the last one may have counted the placement without it. Every
+ * settlement strips `after` from the reservations it keeps (it saw them, and its view does not count
+ * them), and applies only to an object holding every record made before it (settling patches test
+ * each share's `records`); every other reservation was written before its placement existed.
+ */
+export const inDoubt = (reservation: QuotaReservation): boolean => reservation.after !== undefined;
+
+/** A reservation a settlement keeps: seen by it, so no longer in doubt. */
+const seen = (reservation: QuotaReservation): QuotaReservation => {
+  if (reservation.after === undefined) return reservation;
+  const { after: _seen, ...rest } = reservation;
+  return rest;
+};
+
+/** Whether any reservation of the quota is in doubt (a settlement then has something to write). */
+export const hasDoubt = (quota: WorkspaceQuota): boolean =>
+  quota.status.reservations.some(inDoubt) || shareReservations(quota, inDoubt).length > 0;
+
 export function roundBasis(quota: WorkspaceQuota, input: RoundBasisInput): RoundBasis {
   const { nowMs, replaced, settling, fallbackUsed } = input;
   const keeps = stillCounts(nowMs, settling, replaced);
   const kept = quota.status.reservations.filter(keeps);
+  const answered = (input.answered ?? []).filter((reservation) => !settling?.counts(reservation));
   const counted = [...kept, ...shareReservations(quota, keeps)];
-  const used = settling ? agreedUsage(quota, settling.used, counted, { settled: true }) : agreedUsage(quota, fallbackUsed, counted);
-  return { keeps, kept, used };
+  const usage = (reservations: readonly QuotaReservation[]) =>
+    settling ? agreedUsage(quota, settling.used, reservations, { settled: true }) : agreedUsage(quota, fallbackUsed, reservations);
+  const used = usage([...counted, ...answered]);
+  // Settling in this write: what stays is exactly what its view does not count. Otherwise the
+  // answered charges and the reservations in doubt may be in `used` already.
+  const certain = settling ? used : usage(counted.filter((reservation) => !inDoubt(reservation)));
+  return { keeps, kept, answered, used, certain };
 }
 
 export interface RoundWrite {
@@ -211,7 +339,7 @@ export interface RoundWrite {
   readonly admitted: readonly QuotaReservation[];
   /** The status fields a settlement in the same write sets, and whether they change anything. */
   readonly settling?: { readonly status: object; readonly changed: boolean } | undefined;
-  readonly owner?: string | undefined;
+  readonly owner?: ShareOwner | undefined;
   /** The expiry of a share granted now. */
   readonly expires: string;
   readonly nowMs: number;
@@ -221,20 +349,38 @@ export interface RoundWrite {
 export function roundStatus(quota: WorkspaceQuota, write: RoundWrite): object | undefined {
   const { basis, decision, admitted, settling, owner, expires, nowMs } = write;
   const grant = decision.grant && { available: decision.grant, expires };
-  const shares = rewriteShares(quota, { owner, keeps: basis.keeps, revokeOthers: decision.revokeOthers, grant, nowMs });
+  const shares = rewriteShares(quota, { owner, keeps: basis.keeps, recallOthers: decision.recallOthers, settles: settling !== undefined, grant, nowMs });
   const sharesChanged = Object.keys(shares).length > 0;
-  if (admitted.length === 0 && basis.kept.length === quota.status.reservations.length && !settling?.changed && !sharesChanged) return undefined;
+  const reservations = sharedList(quota, basis, admitted, settling !== undefined);
+  if (!reservations && !settling?.changed && !sharesChanged) return undefined;
   return {
     ...settling?.status,
-    reservations: [...basis.kept, ...admitted].map(toWireReservation),
+    reservations: (reservations ?? basis.kept).map(toWireReservation),
+    // Counted, so that a settling patch made from an older copy does not apply over this write.
+    rounds: (quota.status.rounds ?? 0) + 1,
     ...(sharesChanged ? { shares } : {}),
   };
 }
 
+/**
+ * The shared list a round writes; undefined when it stays as stored. Answered charges are in doubt
+ * until a settlement sees them, unless this write settles: then it has seen every reservation it keeps.
+ */
+function sharedList(quota: WorkspaceQuota, basis: RoundBasis, admitted: readonly QuotaReservation[], settles: boolean): QuotaReservation[] | undefined {
+  const { kept, answered } = basis;
+  const cleared = settles && kept.some(inDoubt);
+  if (admitted.length === 0 && answered.length === 0 && kept.length === quota.status.reservations.length && !cleared) return undefined;
+  const after = quota.status.usedAsOf ?? '';
+  const listed = settles ? [...kept.map(seen), ...answered] : [...kept, ...answered.map((reservation) => ({ ...reservation, after }))];
+  return [...listed, ...admitted];
+}
+
 export interface RoundInput {
   readonly limits: QuotaLimits;
-  /** Everything counted: `used` (or the settled usage) and every reservation that still counts. */
+  /** The upper bound ({@link RoundBasis}.used). */
   readonly used: ResourceList;
+  /** The lower bound ({@link RoundBasis}.certain). */
+  readonly certain: ResourceList;
   /** The other replicas' unspent shares ({@link othersAvailable}). */
   readonly claimed: ResourceList;
   readonly charges: readonly ResourceList[];
@@ -242,29 +388,39 @@ export interface RoundInput {
   readonly fraction?: Quantity | undefined;
 }
 
+/** A hold's verdict: admitted (undefined), refused, or to be decided again once the quota changes. */
+export type RoundVerdict = Violation | 'wait' | undefined;
+
 export interface RoundDecision {
-  readonly verdicts: (Violation | undefined)[];
-  /** Whether the other shares' headroom had to be taken back for the verdicts. */
-  readonly revokeOthers: boolean;
+  readonly verdicts: RoundVerdict[];
+  /** Whether the other shares' headroom is asked back (a hold waits for it). */
+  readonly recallOthers: boolean;
   /** The headroom this replica claims for its share; undefined when none. */
   readonly grant?: ResourceList | undefined;
 }
 
 /**
- * One compare-and-swap round's decision, in arrival order. The other replicas' unspent shares count
- * as spent, unless a charge would not fit so: then the round takes them back and decides on what
- * is really spent. A refusal is only ever decided that way, so it is final. A round that admitted
- * claims `fraction` of what is left for this replica's next admissions (none when it took others' back).
+ * One compare-and-swap round's decision, in arrival order. A hold is admitted only if it fits on the
+ * upper bound with the other replicas' unspent shares counted as spent (they may hold charges
+ * answered and not written); refused only if it does not fit on the lower bound with everything this
+ * round admits: then it does not fit on what is really held, so the refusal is final. Between the
+ * two it waits, and the round recalls the other shares' headroom when there is any. A round that
+ * left nobody waiting and did not refuse everything claims `fraction` of what is left for this replica.
  */
 export function decideRound(input: RoundInput): RoundDecision {
-  const { limits, used, claimed, charges, fraction } = input;
-  const withClaims = admitInOrder(limits, addLists(used, claimed), charges);
-  const revokeOthers = withClaims.some(Boolean) && !isZeroList(claimed);
-  const verdicts = revokeOthers ? admitInOrder(limits, used, charges) : withClaims;
-  if (!fraction || revokeOthers || verdicts.every(Boolean)) return { verdicts, revokeOthers };
-  const spent = charges.reduce((sum, charge, i) => (verdicts[i] ? sum : addLists(sum, charge)), addLists(used, claimed));
-  const grant = grantOf(limits.hard, spent, fraction);
-  return { verdicts, revokeOthers, grant: isZeroList(grant) ? undefined : grant };
+  const { limits, used, certain, claimed, charges, fraction } = input;
+  const upper = admitInOrder(limits, addLists(used, claimed), charges);
+  const admitted = charges.reduce<ResourceList>((sum, charge, i) => (upper[i] ? sum : addLists(sum, charge)), {});
+  const lower = addLists(certain, admitted);
+  const verdicts: RoundVerdict[] = charges.map((charge, i) => upper[i] && (quotaViolation(limits, lower, charge) ?? 'wait'));
+  const waiting = verdicts.includes('wait');
+  const recallOthers = waiting && !isZeroList(claimed);
+  // A round with no hold (it writes answered charges, or gives reservations back) claims too: it
+  // replaces this replica's share, which would otherwise go.
+  const refusedAll = charges.length > 0 && verdicts.every(Boolean);
+  if (!fraction || waiting || refusedAll) return { verdicts, recallOthers };
+  const grant = grantOf(limits.hard, addLists(addLists(used, claimed), admitted), fraction);
+  return { verdicts, recallOthers, grant: isZeroList(grant) ? undefined : grant };
 }
 
 /** What a settling write sets (enforcement/quota-status-writer.ts, `createSettlement`). */
@@ -278,34 +434,42 @@ export interface SettlingWrite {
 }
 
 /**
- * Settling as a guarded JSON patch, which the owners' spends do not make fail: the status fields a
- * settlement sets, and the removal of every reservation it counts or that has expired, each tested
- * by its request at its index (owners only append, so earlier indexes stay put). It applies only if
- * no other settlement came in between (`usedAsOf` tested). Undefined when there is nothing to write
- * or it cannot be done so: the quota was never settled, a share has expired (taking it back needs a
- * compare-and-swap), or `quota` is older than the view settled from, so it could lack the
- * reservation of a placement that view counts (every reservation is written before its placement).
+ * Settling as a guarded JSON patch, which the owners' records do not make fail: the status fields a
+ * settlement sets, the removal of every reservation it counts or that has expired, and the doubt of
+ * every one it keeps cleared, each tested by its request at its index (owners only append, so
+ * earlier indexes stay put). It applies only to an object holding no reservation `quota` lacks: no
+ * other settlement (`usedAsOf`), compare-and-swap round (`rounds`) or record (each share's
+ * `records`) came in between. So the view may be newer than `quota`: every reservation of a
+ * placement it counts was written before the placement, or was written after and is in doubt.
+ * Undefined when there is nothing to write or it cannot be done so: never settled, or never written
+ * by a round yet, or a share has expired (taking it back needs a compare-and-swap).
  */
-export function settlePatch(quota: WorkspaceQuota, settling: SettlingWrite, nowMs: number): JsonPatchOperation[] | undefined {
-  const { usedAsOf } = quota.status;
-  if (usedAsOf === undefined || isOlderVersion(quota.metadata.resourceVersion, settling.status.usedAsOf)) return undefined;
+export function settlePatch(quota: WorkspaceQuota, settling: SettlingWrite, nowMs: number, recording?: string): JsonPatchOperation[] | undefined {
+  const { usedAsOf, rounds } = quota.status;
+  if (usedAsOf === undefined || rounds === undefined) return undefined;
   if (Object.values(quota.status.shares).some((share) => isExpired(share, nowMs))) return undefined;
   const keeps = stillCounts(nowMs, settling);
   const lists: [string, readonly QuotaReservation[]][] = [
     ['/status/reservations', quota.status.reservations],
     ...Object.entries(quota.status.shares).map(([name, share]): [string, readonly QuotaReservation[]] => [`/status/shares/${pointer(name)}/reservations`, share.reservations]),
   ];
+  // Last first, so that earlier indexes stay put: each counted one removed, each kept one in doubt seen.
   const removals = lists.flatMap(([path, list]) =>
     list
-      .map((reservation, i) => ({ reservation, at: `${path}/${i}` }))
-      .filter(({ reservation }) => !keeps(reservation))
+      .map((reservation, i) => ({ reservation, at: `${path}/${i}`, kept: keeps(reservation) }))
+      .filter(({ reservation, kept }) => !kept || inDoubt(reservation))
       .reverse()
-      .flatMap(({ reservation, at }): JsonPatchOperation[] => [
+      .flatMap(({ reservation, at, kept }): JsonPatchOperation[] => [
         { op: 'test', path: `${at}/request`, value: reservation.request },
-        { op: 'remove', path: at },
+        { op: 'remove', path: kept ? `${at}/after` : at },
       ]),
   );
   if (removals.length === 0 && !settling.changed) return undefined;
   const fields = Object.entries(settling.status).map(([field, value]): JsonPatchOperation => ({ op: 'add', path: `/status/${pointer(field)}`, value }));
-  return [{ op: 'test', path: '/status/usedAsOf', value: usedAsOf }, ...fields, ...removals];
+  // Nothing recorded since this copy (the share `recording` writes in the same patch tests its own).
+  const records = Object.entries(quota.status.shares)
+    // Shares written before `records` existed are never recorded into again.
+    .filter(([name, share]) => name !== recording && share.instance !== '')
+    .map(([name, share]): JsonPatchOperation => ({ op: 'test', path: `/status/shares/${pointer(name)}/records`, value: share.records }));
+  return [{ op: 'test', path: '/status/usedAsOf', value: usedAsOf }, { op: 'test', path: '/status/rounds', value: rounds }, ...records, ...fields, ...removals];
 }

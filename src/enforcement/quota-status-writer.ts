@@ -2,7 +2,7 @@ import type { WorkspaceQuota } from '../api/resources.js';
 import { STALE, type QuotaStore } from '../consistency/quota-store.js';
 import type { Settle } from '../consistency/quota-reserver.js';
 import { expiresAtMs, isCounted, isOlderVersion, sameReservations, toWireReservation } from '../core/quota-agreement.js';
-import { rewriteShares, settlePatch, shareReservations, stillCounts } from '../core/quota-shares.js';
+import { hasDoubt, inDoubt, rewriteShares, settlePatch, shareReservations, stillCounts } from '../core/quota-shares.js';
 import { desiredQuotaStatus, quotaStatusCurrent } from '../core/quota-status.js';
 import type { TrackedState } from '../state/tracked-state.js';
 
@@ -74,7 +74,8 @@ export function createSettlement(options: SettlementOptions): Settle {
       status: { ...desired, usedAsOf: asOf },
       used,
       counts: (reservation) => isCounted(reservation, state.placementVersion(reservation.placement)),
-      changed: !quotaStatusCurrent(quota, desired),
+      // A reservation in doubt is cleared by writing, whatever else changed.
+      changed: !quotaStatusCurrent(quota, desired) || hasDoubt(quota),
     };
   };
 }
@@ -100,13 +101,16 @@ export function createQuotaStatusWriter(options: QuotaStatusWriterOptions): Quot
     const settling = settlement(key, quota, nowMs);
     if (!settling) return undefined;
     const keeps = stillCounts(nowMs, settling);
-    const reservations = quota.status.reservations.filter(keeps);
-    // Each share's reservations settle the same way; expired shares are taken back.
-    const shares = rewriteShares(quota, { keeps, revokeOthers: false, nowMs });
+    const kept = quota.status.reservations.filter(keeps);
+    // Each share's reservations settle the same way; expired shares are taken back. What is kept
+    // has been seen by this settlement: no longer in doubt (docs/consistency.md).
+    const shares = rewriteShares(quota, { keeps, recallOthers: false, settles: true, nowMs });
     const sharesChanged = Object.keys(shares).length > 0;
-    if (!settling.changed && !sharesChanged && sameReservations(quota.status.reservations, reservations)) return undefined;
+    if (!settling.changed && !sharesChanged && !kept.some(inDoubt) && sameReservations(quota.status.reservations, kept)) return undefined;
+    const reservations = kept.map(({ after: _seen, ...reservation }) => reservation);
     log.debug({ quota: key, used: settling.status.used, phase: settling.status.phase, reservations: reservations.length }, 'writing quota status');
-    return { ...settling.status, reservations: reservations.map(toWireReservation), ...(sharesChanged ? { shares } : {}) };
+    // `rounds` written once, so that settling patches can test it from then on.
+    return { ...settling.status, reservations: reservations.map(toWireReservation), rounds: quota.status.rounds ?? 0, ...(sharesChanged ? { shares } : {}) };
   };
 
   /**

@@ -36,6 +36,8 @@ export interface MetricSources {
   readonly objects: (kind: string) => number;
   /** The quota store's counters (`QuotaStore.counters`); absent without strict quotas. */
   readonly reservations?: () => { readonly writes: number; readonly conflicts: number; readonly retries: number };
+  /** How the reserver admitted holds (`QuotaReserver.counters`). */
+  readonly admissions?: () => { readonly atOnce: number; readonly fromShare: number; readonly byRound: number; readonly waited: number };
   /** The enforcement loop: whether this replica leads, and what it wrote by reason. */
   readonly enforcement?: () => { readonly leader: boolean; readonly evictions: ReasonCounts; readonly conditions: ReasonCounts };
   /** The admission transport's counters. */
@@ -211,6 +213,23 @@ function reservationFamilies(registry: Registry, read: NonNullable<MetricSources
   mirroredCounter(registry, `${PREFIX}reservation_retries_total`, 'WorkspaceQuota status writes attempted again on a fresh read after a conflict.', () => read().retries);
 }
 
+function admissionPathFamilies(registry: Registry, read: NonNullable<MetricSources['admissions']>): void {
+  new Counter({
+    name: `${PREFIX}holds_admitted_total`,
+    help: "Holds on WorkspaceQuotas admitted, by path: at once from this replica's share (written after the answer), from the share by a guarded patch before the answer, or by a compare-and-swap round.",
+    labelNames: ['path'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const counts = read();
+      this.inc({ path: 'at-once' }, counts.atOnce);
+      this.inc({ path: 'share' }, counts.fromShare);
+      this.inc({ path: 'round' }, counts.byRound);
+    },
+  });
+  mirroredCounter(registry, `${PREFIX}holds_waited_total`, "Holds that fit only once another replica's share gave its headroom back (or a settlement cleared a doubt), and waited for it.", () => read().waited);
+}
+
 function enforcementFamilies(registry: Registry, read: NonNullable<MetricSources['enforcement']>): void {
   new Gauge({
     name: `${PREFIX}leader`,
@@ -263,6 +282,7 @@ export function createServiceMetrics(sources: MetricSources): ServiceMetrics {
   });
   trackerFamilies(own, sources);
   if (sources.reservations) reservationFamilies(own, sources.reservations);
+  if (sources.admissions) admissionPathFamilies(own, sources.admissions);
   if (sources.enforcement) enforcementFamilies(own, sources.enforcement);
   if (sources.transport) transportFamilies(own, sources.transport);
   return {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import { DEFAULT_BODY_LIMIT } from '../api/admission-review.js';
 import { handleValidate, VALIDATE_PATH } from './admission-route.js';
-import { callerRefusal, type CallerPolicy } from './caller-auth.js';
+import { callerCheck, type CallerPolicy } from './caller-auth.js';
 import type { OffThreadDecode } from './off-thread-decoder.js';
 import type { Readiness, Reviewer } from './reviewer.js';
 
@@ -93,10 +93,11 @@ export function createRequestListener(options: AppOptions): WebhookRequestListen
     if (!res.headersSent) res.writeHead(500).end();
     else res.destroy();
   };
+  const refusalOf = callers && callerCheck(callers);
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     const path = req.url?.split('?', 1)[0];
     if (path !== VALIDATE_PATH) return void app(req, res);
-    const refusal = callers && callerRefusal(req, callers);
+    const refusal = refusalOf?.(req);
     if (refusal) {
       counts.callersRefused += 1;
       options.onCallerRefused?.(refusal, req);

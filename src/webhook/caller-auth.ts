@@ -27,9 +27,27 @@ export function certificateNames(peer: PeerCertificate): string[] {
   return [...cns, ...sans];
 }
 
-/** Why the caller of `req` may not use the admission path; undefined when it may. For the log, not the caller. */
-export function callerRefusal(req: IncomingMessage, policy: CallerPolicy): string | undefined {
-  const socket = req.socket as Partial<TLSSocket>;
+const ALLOWED = Symbol('allowed');
+
+/**
+ * Why the caller of a request may not use the admission path (undefined when it may; for the log,
+ * not the caller), judged once per connection: the peer certificate cannot change on a TLS
+ * connection (Node refuses renegotiation by a client), and reading it (`getPeerCertificate`) was the
+ * largest single cost of a review in a CPU profile. The verdicts go with their sockets.
+ */
+export function callerCheck(policy: CallerPolicy): (req: IncomingMessage) => string | undefined {
+  const verdicts = new WeakMap<object, string | typeof ALLOWED>();
+  return (req) => {
+    const known = verdicts.get(req.socket);
+    if (known !== undefined) return known === ALLOWED ? undefined : known;
+    const refusal = refusalOf(req.socket as Partial<TLSSocket>, policy);
+    verdicts.set(req.socket, refusal ?? ALLOWED);
+    return refusal;
+  };
+}
+
+/** The verdict on one connection's peer. */
+function refusalOf(socket: Partial<TLSSocket>, policy: CallerPolicy): string | undefined {
   if (typeof socket.getPeerCertificate !== 'function') return 'not a TLS connection';
   const peer = socket.getPeerCertificate();
   // Node hands an empty object, not null, when the client sent no certificate.

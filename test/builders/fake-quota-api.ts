@@ -23,6 +23,8 @@ export class FakeQuotaApi implements QuotaStatusApi {
    * `applied` lands but its answer never comes back. Then writes answer normally again.
    */
   stallNext: 'unapplied' | 'applied' | undefined;
+  /** Watchers: each gets a copy of the object after every change, on a later turn, as a watch delivers it. */
+  readonly watchers: ((object: unknown) => void)[] = [];
 
   constructor(manifest: Manifest) {
     this.object = structuredClone(manifest) as FakeQuotaApi['object'];
@@ -39,6 +41,8 @@ export class FakeQuotaApi implements QuotaStatusApi {
   private bump(): void {
     this.version += 1;
     this.object.metadata.resourceVersion = String(this.version);
+    const copy = structuredClone(this.object);
+    for (const watcher of this.watchers) setImmediate(() => watcher(copy));
   }
 
   get(): Promise<unknown> {

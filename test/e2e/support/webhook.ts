@@ -165,7 +165,7 @@ export async function startTestWebhook(name: string, options: TestWebhookOptions
     stop: async () => {
       await kubectl(['delete', 'validatingwebhookconfiguration', `e2e-${name}`, '--ignore-not-found']);
       await stopWebhooks(dir);
-      rmSync(dir, { recursive: true, force: true });
+      if (!process.env.KEEP_WEBHOOK_LOGS) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -66,6 +66,13 @@ describe('quota status writer', () => {
     expect(api.patches).toBe(1);
   });
 
+  it('clears the doubt of a reservation written after its answer: it saw it, and its view does not count it', async () => {
+    const { api, writer } = setUp({ ...status, used: { cpu: '2', placements: '1' }, reservations: [{ ...reservationOf('p2', '3'), after: '50' }] }, '60');
+    writer.touchAll();
+    await writer.flush();
+    expect(api.reservations()).toEqual([reservationOf('p2', '3')]);
+  });
+
   it('leaves used alone when its view is older than the one used was written from', async () => {
     const { api, writer } = setUp(status, '40');
     writer.touchAll();

@@ -36,6 +36,7 @@ function setup(overrides: Partial<MetricSources> = {}) {
     tracker: () => tracker,
     objects: (kind) => (kind === 'SyncTarget' ? 2 : 7),
     reservations: () => ({ writes: 3, conflicts: 1, retries: 1 }),
+    admissions: () => ({ atOnce: 40, fromShare: 3, byRound: 7, waited: 2 }),
     clock: () => NOW,
     ...overrides,
   });
@@ -94,6 +95,8 @@ describe('createServiceMetrics', () => {
       ...samples(text, 'placement_quota_tracker_watch_restarts_total'),
       ...samples(text, 'placement_quota_tracker_seconds_since_last_event'),
       ...samples(text, 'placement_quota_reservation_conflicts_total'),
+      ...samples(text, 'placement_quota_holds_admitted_total'),
+      ...samples(text, 'placement_quota_holds_waited_total'),
     ]).toEqual([
       'placement_quota_ready 1',
       'placement_quota_tracker_objects{kind="SyncTarget"} 2',
@@ -105,6 +108,10 @@ describe('createServiceMetrics', () => {
       // A kind the server never answered for has no age to tell.
       'placement_quota_tracker_seconds_since_last_event{kind="SyncTarget"} 5',
       'placement_quota_reservation_conflicts_total 1',
+      'placement_quota_holds_admitted_total{path="at-once"} 40',
+      'placement_quota_holds_admitted_total{path="share"} 3',
+      'placement_quota_holds_admitted_total{path="round"} 7',
+      'placement_quota_holds_waited_total 2',
     ]);
     expect(text).toMatch(/^process_cpu_seconds_total \d/m);
     expect(text).toMatch(/^nodejs_heap_size_used_bytes \d/m);
