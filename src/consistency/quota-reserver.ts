@@ -21,6 +21,7 @@ import {
 import { describeViolation } from '../core/messages.js';
 import { quotaLimits } from '../core/quotas.js';
 import type { Quantity, ResourceList } from '../quantity/index.js';
+import { BoundedCache } from '../state/bounded-cache.js';
 import { STALE, type QuotaStore } from './quota-store.js';
 
 /** One admission's charge on the WorkspaceQuotas it must fit. */
@@ -146,7 +147,7 @@ interface QuotaQueue {
   /** Charges admitted at once from this replica's share, not yet written (docs/consistency.md). */
   answered: QuotaReservation[];
   /** The write in flight: during a record, admissions at once go on (counted here); during a round they wait. */
-  writing?: { readonly round: boolean; readonly charges: readonly QuotaReservation[] } | undefined;
+  writing?: { readonly round: boolean; readonly charges: readonly QuotaReservation[]; readonly sinceMs: number } | undefined;
   /** Holds that fit only if a share in doubt gives its headroom back: decided again when the quota changes. */
   waiting: PendingHold[];
   /** Give this replica's headroom back in the next record (recalled, or stopping). */
@@ -154,6 +155,8 @@ interface QuotaQueue {
   recordTimer?: NodeJS.Timeout | undefined;
   /** When the last record was sent: records of answered charges alone are at least `recordDelayMs` apart. */
   recordedAtMs: number;
+  /** The wait for the next record's slot is over (the timer says so, whatever the injected clock says). */
+  slotReached?: boolean;
   pollTimer?: NodeJS.Timeout | undefined;
 }
 
@@ -161,6 +164,12 @@ interface QuotaQueue {
 const RELEASE_TIMEOUT_MS = 10_000;
 /** A hold waiting for a share's headroom is decided again at least this often (its owner may be gone). */
 const WAIT_POLL_MS = 100;
+/**
+ * Admitting at once needs the API server answering this replica's writes of the quota: one answered
+ * within this long, and none in flight for longer. Otherwise a hold waits for its own write (and is
+ * refused if that write is not answered in time), as without shares.
+ */
+const ANSWERED_WITHIN_MS = 1_000;
 
 function decideOnce(pending: PendingHold, outcome: HoldOutcome): void {
   if (pending.decided) return;
@@ -201,6 +210,9 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
   const owner: ShareOwner | undefined = shares && { name: shares.owner, instance: shares.instance ?? randomBytes(8).toString('hex') };
   const recordDelayMs = shares?.recordDelayMs ?? 150;
   const queues = new Map<string, QuotaQueue>();
+  // When a write of each quota by this replica was last answered (queues go when idle; this stays):
+  // admitting at once needs the API server answering. Bounded: a forgotten quota's next hold waits for its write.
+  const answeredAt = new BoundedCache<{ atMs: number }>(1024);
   const counters: ReserverCounters = { atOnce: 0, fromShare: 0, byRound: 0, waited: 0 };
   let stopping = false;
 
@@ -245,9 +257,19 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     return roundStatus(quota, { basis, decision, admitted, settling, owner, expires: shareExpiry(nowMs), nowMs });
   };
 
-  /** This replica's share, if it may admit from it at once now (docs/consistency.md): not while a round in flight may replace it, nor once stopping. */
-  const shareAtOnce = (quota: WorkspaceQuota, queue: QuotaQueue | undefined, nowMs: number): QuotaShare | undefined => {
-    if (!shares || !owner || stopping || queue?.writing?.round) return undefined;
+  /** Whether the API server answers this replica's writes of the quota: one lately, and none hanging. */
+  const answering = (key: string, queue: QuotaQueue | undefined, nowMs: number): boolean =>
+    nowMs - (answeredAt.get(key)?.atMs ?? Number.NEGATIVE_INFINITY) <= ANSWERED_WITHIN_MS && (queue?.writing === undefined || nowMs - queue.writing.sinceMs <= ANSWERED_WITHIN_MS);
+
+  /** Not once stopping, nor while a round in flight may replace the share, nor while the API server does not answer. */
+  const mayAdmitAtOnce = (key: string, queue: QuotaQueue | undefined, nowMs: number): boolean => !stopping && !queue?.writing?.round && answering(key, queue, nowMs);
+
+  /**
+   * This replica's share, if it may admit from it at once now (docs/consistency.md): not while a
+   * round in flight may replace it, nor once stopping, nor while the API server does not answer.
+   */
+  const shareAtOnce = (key: string, quota: WorkspaceQuota, queue: QuotaQueue | undefined, nowMs: number): QuotaShare | undefined => {
+    if (!shares || !owner || !mayAdmitAtOnce(key, queue, nowMs)) return undefined;
     const share = usableShare(quota, owner, nowMs);
     return share && admitsAtOnce(quota, share, nowMs, shares.ttlMs) && unsettled(quota, queue) < MAX_UNSETTLED ? share : undefined;
   };
@@ -255,7 +277,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
   /** What this replica's share has left for a charge decided at once now; undefined when it may not admit so. */
   const roomAtOnce = (key: string, queue: QuotaQueue | undefined, nowMs: number) => {
     const quota = store.latest(key);
-    const share = quota && shareAtOnce(quota, queue, nowMs);
+    const share = quota && shareAtOnce(key, quota, queue, nowMs);
     return share && leftInShare(share, unwritten(queue).map((reservation) => reservation.charge));
   };
 
@@ -338,10 +360,12 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     const bound = Math.min(nowMs + RELEASE_TIMEOUT_MS, ...holdsIn.map((pending) => pending.deadlineMs));
     const signal = AbortSignal.timeout(Math.max(0, bound - nowMs));
     const reservations = spending.map((pending) => pending.reservation);
-    queue.writing = { round: false, charges: [...answered, ...reservations] };
+    queue.writing = { round: false, charges: [...answered, ...reservations], sinceMs: nowMs };
     queue.recordedAtMs = nowMs;
+    queue.slotReached = false;
     try {
       const result = await store.patch(key, plan.quota, recordOps(key, plan, nowMs), signal);
+      answeredAt.set(key, { atMs: clock() });
       if (result === STALE) {
         // Not written: a settlement, a recall or a take-back came in between. Decided again on a fresh read.
         queue.answered.unshift(...answered);
@@ -392,11 +416,12 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
       for (const pending of queue.holds) (pending.deadlineMs >= boundMs ? batchHolds : later).push(pending);
       queue.holds = later;
     };
-    const answered = queue.answered;
+    const charges = queue.answered;
     queue.answered = [];
-    queue.writing = { round: true, charges: answered };
+    queue.writing = { round: true, charges, sinceMs: nowMs };
     try {
-      const quota = await store.update(key, roundChange(key, { batch, giveBack, answered, outcome, join }), signal, { fresh });
+      const quota = await store.update(key, roundChange(key, { batch, giveBack, answered: charges, outcome, join }), signal, { fresh });
+      answeredAt.set(key, { atMs: clock() });
       // A quota deleted meanwhile limits nothing any more.
       for (const pending of quota ? outcome.accepted : batchHolds) decideOnce(pending, { ok: true });
       counters.byRound += outcome.accepted.length;
@@ -404,7 +429,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
       return [];
     } catch (error) {
       refuseAfterFailure(key, batchHolds, error, signal);
-      queue.answered.unshift(...answered);
+      queue.answered.unshift(...charges);
       return outcome.accepted.map((pending) => pending.reservation.request);
     } finally {
       queue.writing = undefined;
@@ -471,9 +496,10 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
   /** Answered charges alone wait for the next record slot (fewer, larger records); anything else goes now. */
   const recordLater = (key: string, queue: QuotaQueue): boolean => {
     const waitMs = queue.recordedAtMs + recordDelayMs - clock();
-    if (waitMs <= 0 || queue.holds.length > 0 || queue.releases.size > 0 || queue.giveBack) return false;
+    if (queue.slotReached || waitMs <= 0 || queue.holds.length > 0 || queue.releases.size > 0 || queue.giveBack) return false;
     queue.recordTimer = setTimeout(() => {
       queue.recordTimer = undefined;
+      queue.slotReached = true;
       kick(key, queue);
     }, waitMs);
     return true;
