@@ -157,6 +157,8 @@ interface QuotaQueue {
   recordedAtMs: number;
   /** The wait for the next record's slot is over (the timer says so, whatever the injected clock says). */
   slotReached?: boolean;
+  /** The drain under way (or the last one), for stop() to wait on. */
+  drained?: Promise<void>;
   pollTimer?: NodeJS.Timeout | undefined;
 }
 
@@ -527,7 +529,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     queue.busy = true;
     clearTimeout(queue.recordTimer);
     queue.recordTimer = undefined;
-    setImmediate(() => void drain(key, queue));
+    queue.drained = new Promise((resolve) => setImmediate(() => void drain(key, queue).then(resolve)));
   };
 
   /**
@@ -596,7 +598,8 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     for (const [key, queue] of queues) {
       queue.giveBack = true;
       kick(key, queue);
-      drains.push(until(() => !queue.busy));
+      // A drain under way goes on while anything is pending, this give-back included.
+      if (queue.drained) drains.push(queue.drained);
     }
     await Promise.all(drains);
   };
@@ -625,9 +628,4 @@ interface RecordPlan {
   readonly answered: readonly QuotaReservation[];
   readonly spending: readonly PendingHold[];
   readonly giveBack: boolean;
-}
-
-/** Resolves once `done()` holds, checked every 10 ms. */
-async function until(done: () => boolean): Promise<void> {
-  while (!done()) await new Promise((resolve) => setTimeout(resolve, 10));
 }
