@@ -151,14 +151,18 @@ const listed = (clusters: readonly string[]): string => {
 
 /** Groups entries by a text key: `key → entries`, keys sorted. */
 function groupBy(reported: readonly Reported[], keyOf: (entry: ClusterStatusEntry) => string): [string, Reported[]][] {
-  const groups = new Map<string, Reported[]>();
+  // A placement has a handful of clusters: a list searched in place, kept in key order as it grows,
+  // costs less than a Map, its spread and a sort.
+  const groups: [string, Reported[]][] = [];
   for (const r of reported) {
     const key = keyOf(r.entry);
-    const group = groups.get(key);
-    if (group) group.push(r);
-    else groups.set(key, [r]);
+    let at = 0;
+    while (at < groups.length && compareText((groups[at] as [string, Reported[]])[0], key) < 0) at++;
+    const group = groups[at];
+    if (group && group[0] === key) group[1].push(r);
+    else groups.splice(at, 0, [key, [r]]);
   }
-  return [...groups.entries()].sort(([a], [b]) => compareText(a, b));
+  return groups;
 }
 
 const clustersOf = (reported: readonly Reported[]): string[] => reported.map(({ entry }) => entry.cluster);
