@@ -144,9 +144,12 @@ function named(clusters: readonly string[]): Pick<StatusConflict, 'clusters' | '
   return { clusters: sorted.slice(0, MAX_NAMED), more: sorted.length - MAX_NAMED };
 }
 
+/** `a, b, c` (and `N more`): concatenated, which for the usual few names costs less than Array#join. */
 const listed = (clusters: readonly string[]): string => {
   const { clusters: shown, more } = named(clusters);
-  return more ? `${shown.join(', ')} and ${more} more` : shown.join(', ');
+  let text = '';
+  for (let i = 0; i < shown.length; i++) text = i === 0 ? (shown[i] as string) : `${text}, ${shown[i] as string}`;
+  return more ? `${text} and ${more} more` : text;
 };
 
 /** Groups entries by a text key: `key → entries`, keys sorted. */
@@ -168,8 +171,15 @@ function groupBy(reported: readonly Reported[], keyOf: (entry: ClusterStatusEntr
 const clustersOf = (reported: readonly Reported[]): string[] => reported.map(({ entry }) => entry.cluster);
 
 const generationText = (entry: ClusterStatusEntry): string => (entry.observedGeneration === undefined ? 'none' : String(entry.observedGeneration));
-const describeGroups = (groups: readonly [string, Reported[]][], what: (key: string) => string): string =>
-  groups.map(([key, group]) => `${what(key)} on ${listed(clustersOf(group))}`).join('; ');
+function describeGroups(groups: readonly [string, Reported[]][], what: (key: string) => string): string {
+  let text = '';
+  for (let i = 0; i < groups.length; i++) {
+    const [key, group] = groups[i] as [string, Reported[]];
+    const part = `${what(key)} on ${listed(clustersOf(group))}`;
+    text = i === 0 ? part : `${text}; ${part}`;
+  }
+  return text;
+}
 
 /** Whether every entry gives the same value (the common case: a quick loop instead of grouping). */
 function allSame(reported: readonly Reported[], valueOf: (entry: ClusterStatusEntry) => string | number | undefined): boolean {

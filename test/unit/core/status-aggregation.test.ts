@@ -94,6 +94,12 @@ describe('conflicts by type', () => {
     expect(conflicts[1]).toEqual({ type: 'Status', clusters: ['eu-west-2', 'us-east-1'], message: 'phase Failed on eu-west-2; Running on us-east-1 (observedGeneration 3)' });
   });
 
+  it('Missing: past ten clusters, the first ten named and how many more', () => {
+    const many = Array.from({ length: 12 }, (_, i) => `c-${String(i).padStart(2, '0')}`);
+    const { conflicts } = run('UseNewest', [], many);
+    expect(conflicts).toEqual([{ type: 'Missing', clusters: many.slice(0, 10), more: 2, message: `no status from ${many.slice(0, 10).join(', ')} and 2 more` }]);
+  });
+
   it('Missing: clusters of C without an entry', () => {
     const { conflicts, status, placed } = run('UseNewest', [entry('us-east-1', 'Running', 1)]);
     expect(conflicts).toEqual([{ type: 'Missing', clusters: ['ap-south-1', 'eu-west-2'], message: 'no status from ap-south-1, eu-west-2' }]);
