@@ -3,6 +3,7 @@ import { describeApiError } from '../api/errors.js';
 import type { QuotaReservation, QuotaShare, WorkspaceQuota } from '../api/resources.js';
 import {
   admitsAtOnce,
+  anyReservation,
   decideRound,
   fitInShare,
   hasHeadroom,
@@ -11,10 +12,10 @@ import {
   ownShare,
   owesHeadroom,
   recordShare,
+  reservationCount,
   roundBasis,
   roundStatus,
   settlePatch,
-  shareReservations,
   usableShare,
   type ShareOwner,
 } from '../core/quota-shares.js';
@@ -197,11 +198,6 @@ const notInTime = (key: string): string => `could not confirm quota ${key} in ti
 const waitedOut = (key: string): string =>
   `could not reserve on quota ${key} before the request's deadline: the headroom it needs is held by another replica's share, given back on request or when the share expires; retry`;
 
-/** Whether the quota object already holds a reservation for the request (a write with no answer landed). */
-const holds = (quota: WorkspaceQuota, request: string): boolean =>
-  quota.status.reservations.some((reservation) => reservation.request === request) ||
-  shareReservations(quota, (reservation) => reservation.request === request).length > 0;
-
 /**
  * Reserves admissions' charges in WorkspaceQuota status by compare-and-swap (docs/consistency.md).
  * Reviews for one quota that arrive while a write for it is in flight wait and are decided together,
@@ -223,8 +219,9 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
 
   const shareExpiry = (nowMs: number): string => new Date(nowMs + (shares?.ttlMs ?? 0)).toISOString();
   const unwritten = (queue: QuotaQueue | undefined): QuotaReservation[] => (queue ? [...queue.answered, ...(queue.writing?.charges ?? [])] : []);
+  // Read on every admission at once: counted, not copied.
   const unsettled = (quota: WorkspaceQuota, queue: QuotaQueue | undefined): number =>
-    quota.status.reservations.length + shareReservations(quota, () => true).length + unwritten(queue).length;
+    reservationCount(quota) + (queue ? queue.answered.length + (queue.writing?.charges.length ?? 0) : 0);
 
   /** The status a round writes: live reservations, minus released and re-reviewed ones, plus the holds that fit and the charges answered. */
   const roundChange = (key: string, round: RoundContext) => (quota: WorkspaceQuota) => {
@@ -241,7 +238,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     const settling = settle?.(key, quota, nowMs);
     const replaced = new Set([...batch.releases, ...open.map((pending) => pending.reservation.request)]);
     // A write of these that got no answer may have landed: what the object holds is not written again.
-    const toWrite = answered.filter((reservation) => !holds(quota, reservation.request) && !batch.releases.has(reservation.request));
+    const toWrite = answered.filter(({ request }) => !batch.releases.has(request) && !anyReservation(quota, (held) => held.request === request));
     const basis = roundBasis(quota, { nowMs, replaced, settling, fallbackUsed: settling ? {} : fallbackUsed(key), answered: toWrite });
     const decision = decideRound({
       limits: quotaLimits(quota),

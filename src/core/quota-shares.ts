@@ -313,9 +313,20 @@ const seen = (reservation: QuotaReservation): QuotaReservation => {
   return rest;
 };
 
+/** Whether any reservation the quota holds, in the shared list or in a share, passes `test` (nothing copied). */
+export function anyReservation(quota: WorkspaceQuota, test: (reservation: QuotaReservation) => boolean): boolean {
+  return quota.status.reservations.some(test) || Object.values(quota.status.shares).some((share) => share.reservations.some(test));
+}
+
+/** How many reservations the quota holds, the shares' included (nothing copied). */
+export function reservationCount(quota: WorkspaceQuota): number {
+  let count = quota.status.reservations.length;
+  for (const share of Object.values(quota.status.shares)) count += share.reservations.length;
+  return count;
+}
+
 /** Whether any reservation of the quota is in doubt (a settlement then has something to write). */
-export const hasDoubt = (quota: WorkspaceQuota): boolean =>
-  quota.status.reservations.some(inDoubt) || shareReservations(quota, inDoubt).length > 0;
+export const hasDoubt = (quota: WorkspaceQuota): boolean => anyReservation(quota, inDoubt);
 
 export function roundBasis(quota: WorkspaceQuota, input: RoundBasisInput): RoundBasis {
   const { nowMs, replaced, settling, fallbackUsed } = input;

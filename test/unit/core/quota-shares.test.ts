@@ -8,12 +8,14 @@ import type { QuotaReservation } from '../../../src/api/resources.js';
 import { toWireReservation } from '../../../src/core/quota-agreement.js';
 import {
   admitsAtOnce,
+  anyReservation,
   decideRound,
   fitInShare,
   grantOf,
   leftInShare,
   othersAvailable,
   recordShare,
+  reservationCount,
   rewriteShares,
   roundBasis,
   settlePatch,
@@ -302,6 +304,21 @@ describe('rewriteShares', () => {
         }
       }),
     );
+  });
+});
+
+describe('anyReservation and reservationCount', () => {
+  const q = withShares({ a: { reservations: [reservation('s1')] }, b: { reservations: [reservation('s2'), reservation('s3', '1', LATER, '5')] } }, { reservations: [toWireReservation(reservation('t1'))] });
+  it.each([
+    ['in the shared list', 't1', true],
+    ['in a share', 's3', true],
+    ['nowhere', 'x', false],
+  ])('finds a request %s', (_where, request, found) => {
+    expect(anyReservation(q, (r) => r.request === request)).toBe(found);
+  });
+  it('counts the shared list and every share', () => {
+    expect(reservationCount(q)).toBe(4);
+    expect(reservationCount(withShares({}))).toBe(0);
   });
 });
 
