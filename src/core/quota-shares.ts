@@ -307,7 +307,7 @@ export function stillCounts(
 export const inDoubt = (reservation: QuotaReservation): boolean => reservation.after !== undefined;
 
 /** A reservation a settlement keeps: seen by it, so no longer in doubt. */
-const seen = (reservation: QuotaReservation): QuotaReservation => {
+export const seen = (reservation: QuotaReservation): QuotaReservation => {
   if (reservation.after === undefined) return reservation;
   const { after: _seen, ...rest } = reservation;
   return rest;

@@ -2,7 +2,7 @@ import type { WorkspaceQuota } from '../api/resources.js';
 import { STALE, type QuotaStore } from '../consistency/quota-store.js';
 import type { Settle } from '../consistency/quota-reserver.js';
 import { expiresAtMs, isCounted, isOlderVersion, sameReservations, toWireReservation } from '../core/quota-agreement.js';
-import { hasDoubt, inDoubt, rewriteShares, settlePatch, shareReservations, stillCounts } from '../core/quota-shares.js';
+import { hasDoubt, inDoubt, rewriteShares, seen, settlePatch, shareReservations, stillCounts } from '../core/quota-shares.js';
 import { desiredQuotaStatus, quotaStatusCurrent } from '../core/quota-status.js';
 import type { TrackedState } from '../state/tracked-state.js';
 
@@ -107,7 +107,7 @@ export function createQuotaStatusWriter(options: QuotaStatusWriterOptions): Quot
     const shares = rewriteShares(quota, { keeps, recallOthers: false, settles: true, nowMs });
     const sharesChanged = Object.keys(shares).length > 0;
     if (!settling.changed && !sharesChanged && !kept.some(inDoubt) && sameReservations(quota.status.reservations, kept)) return undefined;
-    const reservations = kept.map(({ after: _seen, ...reservation }) => reservation);
+    const reservations = kept.map(seen);
     log.debug({ quota: key, used: settling.status.used, phase: settling.status.phase, reservations: reservations.length }, 'writing quota status');
     // `rounds` written once, so that settling patches can test it from then on.
     return { ...settling.status, reservations: reservations.map(toWireReservation), rounds: quota.status.rounds ?? 0, ...(sharesChanged ? { shares } : {}) };
