@@ -20,9 +20,11 @@
  *   BENCH_STRICT_K            placements a quota fits (default 200)
  *   BENCH_STRICT_CONCURRENCY  concurrent creates (default 16)
  *   BENCH_STRICT_ROUNDS       rounds (default 3)
+ *   BENCH_STRICT_SIDES        a comma-separated subset of the paths, for quick runs (default all; a ratio to a path left out prints as NaN)
+ *   BENCH_STRICT_LOG_DIR      keep the replicas' logs here (with BENCH_STRICT_LOG_LEVEL=debug: every round and record)
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, cpSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -49,8 +51,9 @@ const COUNT_RESOURCE = 'count/workloadplacements.tmc.kcp.io';
 const SELECTOR = 'placement-quota.bench/webhook';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const SIDES = ['raw', 'builtin', 'noop', 'free', 'strict'] as const;
-type Side = (typeof SIDES)[number];
+const ALL_SIDES = ['raw', 'builtin', 'noop', 'free', 'strict'] as const;
+type Side = (typeof ALL_SIDES)[number];
+const SIDES: readonly Side[] = process.env.BENCH_STRICT_SIDES ? ALL_SIDES.filter((side) => process.env.BENCH_STRICT_SIDES?.split(',').includes(side)) : ALL_SIDES;
 const DESCRIPTION: Record<Side, string> = {
   raw: 'raw creates, no webhook, no quota',
   builtin: `Kubernetes' ResourceQuota (${COUNT_RESOURCE}), exact`,
@@ -272,7 +275,7 @@ export async function run(): Promise<Result> {
     const caPem = readFileSync(path.join(certDir, 'ca.crt'), 'utf8');
     say('starting 2 webhook replicas behind the forwarder and 2 no-op webhooks behind another…');
     // Caller authentication on, as in production: the API server presents its client certificate.
-    const set = await startWebhooks({ dir, kubeconfig: state.serviceKubeconfig, certDir, replicas: 2, env: { PLACEMENT_QUOTA_LOG_LEVEL: 'warn' }, clientCAFile: state.webhookClient.caFile });
+    const set = await startWebhooks({ dir, kubeconfig: state.serviceKubeconfig, certDir, replicas: 2, env: { PLACEMENT_QUOTA_LOG_LEVEL: process.env.BENCH_STRICT_LOG_LEVEL ?? 'warn' }, clientCAFile: state.webhookClient.caFile });
     const noop = await startNoop(dir, certDir, state.webhookClient.caFile);
     noopPids = noop.pids;
     await waitReady(set);
@@ -331,6 +334,8 @@ export async function run(): Promise<Result> {
     await Promise.all(noopPids.map((pid) => terminate(pid)));
     await stopWebhooks(dir);
     await stopControlPlane(path.join(dir, 'cp')).catch(() => undefined);
+    const keep = process.env.BENCH_STRICT_LOG_DIR;
+    if (keep) for (const log of readdirSync(dir).filter((file) => file.endsWith('.log'))) cpSync(path.join(dir, log), path.join(keep, log));
     rmSync(dir, { recursive: true, force: true });
   }
 }
