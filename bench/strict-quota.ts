@@ -22,6 +22,7 @@
  *   BENCH_STRICT_ROUNDS       rounds (default 3)
  *   BENCH_STRICT_SIDES        a comma-separated subset of the paths, for quick runs (default all; a ratio to a path left out prints as NaN)
  *   BENCH_STRICT_LOG_DIR      keep the replicas' logs here (with BENCH_STRICT_LOG_LEVEL=debug: every round and record)
+ *   BENCH_STRICT_PROFILE_DIR  each replica writes a CPU profile (node --cpu-prof) here when it stops
  */
 import { spawn } from 'node:child_process';
 import { closeSync, cpSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -266,6 +267,7 @@ export async function run(): Promise<Result> {
   const concurrency = envNumber(process.env.BENCH_STRICT_CONCURRENCY, 16);
   const rounds = envNumber(process.env.BENCH_STRICT_ROUNDS, 3);
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-strict-'));
+  const profileDir = process.env.BENCH_STRICT_PROFILE_DIR;
   let noopPids: number[] = [];
   try {
     const clients = await setUp(dir);
@@ -275,7 +277,7 @@ export async function run(): Promise<Result> {
     const caPem = readFileSync(path.join(certDir, 'ca.crt'), 'utf8');
     say('starting 2 webhook replicas behind the forwarder and 2 no-op webhooks behind another…');
     // Caller authentication on, as in production: the API server presents its client certificate.
-    const set = await startWebhooks({ dir, kubeconfig: state.serviceKubeconfig, certDir, replicas: 2, env: { PLACEMENT_QUOTA_LOG_LEVEL: process.env.BENCH_STRICT_LOG_LEVEL ?? 'warn' }, clientCAFile: state.webhookClient.caFile });
+    const set = await startWebhooks({ dir, kubeconfig: state.serviceKubeconfig, certDir, replicas: 2, env: { PLACEMENT_QUOTA_LOG_LEVEL: process.env.BENCH_STRICT_LOG_LEVEL ?? 'warn' }, clientCAFile: state.webhookClient.caFile, nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] });
     const noop = await startNoop(dir, certDir, state.webhookClient.caFile);
     noopPids = noop.pids;
     await waitReady(set);

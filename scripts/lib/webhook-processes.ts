@@ -44,6 +44,8 @@ export interface StartWebhookOptions {
    * on the admission path.
    */
   clientCAFile?: string;
+  /** Node's own flags for every replica (NODE_OPTIONS refuses some, such as `--cpu-prof`). */
+  nodeArgs?: string[];
 }
 
 /** A port the OS says is free now (closed again before returning; good enough on loopback). */
@@ -86,7 +88,7 @@ export async function startReplica(options: StartWebhookOptions, index: number, 
     ...(options.configFile ? { PLACEMENT_QUOTA_CONFIG: options.configFile } : {}),
     ...options.env,
   };
-  const pid = spawnLogged(process.execPath, [path.join(repoRoot, 'bin', 'placement-quota'), 'serve'], log, env);
+  const pid = spawnLogged(process.execPath, [...(options.nodeArgs ?? []), path.join(repoRoot, 'bin', 'placement-quota'), 'serve'], log, env);
   return { pid, port, observabilityPort, log };
 }
 
