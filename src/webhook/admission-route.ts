@@ -34,29 +34,22 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const stop = (): void => {
-      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
-    };
-    const onData = (chunk: Buffer): void => {
+    // Unnamed and never removed: the first event to settle the promise wins, later ones change
+    // nothing, and no listener outlives the request (tsx names every named closure per call).
+    req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size <= limit) return void chunks.push(chunk);
-      // Paused, so the rest stays unread; the 413 closes the connection.
-      stop();
-      req.pause();
+      req.pause(); // the rest stays unread; the 413 closes the connection
       resolve(undefined);
-    };
-    const onEnd = (): void => {
-      stop();
-      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
-    };
-    const onError = (error: Error): void => {
-      stop();
-      reject(error);
-    };
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
+    req.on('error', reject);
     // Node destroys a request whose connection closed early with an 'aborted' error first; this is
-    // for a stream that closes without one, which must not leave the review waiting forever.
-    const onClose = (): void => onError(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
-    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+    // for a stream that closes without one, which must not leave the review waiting forever. (A
+    // complete request closes too, after its end: no error is made for it.)
+    req.on('close', () => {
+      if (!req.complete) reject(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    });
   });
 }
 
