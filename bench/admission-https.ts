@@ -221,8 +221,9 @@ export async function run(): Promise<Result> {
   const concurrency = positive(process.env.BENCH_CONCURRENCY, 16);
   const material = makeCertificates();
   const state = buildState(MEDIUM);
-  // As in production: JSON lines at info (denials are logged, admissions are debug), written
-  // synchronously as pino does to stdout by default, here into /dev/null.
+  // As in production: JSON lines at info (denials are logged, admissions are debug), here written
+  // synchronously into /dev/null. Production's stdout is not written this way: createLogger without
+  // a destination gets pino's default, asynchronous (docs/benchmarks.md, "The log destination").
   const log = createLogger('info', pino.destination({ dest: '/dev/null', sync: true }));
   const reviewer = createReviewer({
     state,

@@ -12,6 +12,8 @@ import { responseFor, unavailable } from './responses.js';
 export interface DecisionLog {
   debug(fields: object, message: string): void;
   info(fields: object, message: string): void;
+  /** Whether lines at `level` are written (pino's); without it, every level is taken to be. */
+  isLevelEnabled?(level: 'debug'): boolean;
 }
 
 export type Readiness = () => { ready: true } | { ready: false; why: string };
@@ -60,12 +62,15 @@ export function createReviewer(options: ReviewerOptions): Reviewer {
 
   const answer = (request: AdmissionRequest, decision: Decision, startedMs: number): AdmissionResponse => {
     const seconds = (monotonic() - startedMs) / 1000;
-    const { operation } = request;
+    const { uid, operation, namespace, name } = request;
     observe(decision.allowed ? { operation, decision: 'allowed', seconds } : { operation, decision: 'denied', reason: decision.cause, seconds });
-    const fields = { uid: request.uid, operation: request.operation, namespace: request.namespace, name: request.name, dryRun: request.dryRun ?? false, allowed: decision.allowed };
-    if (decision.allowed) log.debug({ ...fields, warnings: decision.warnings }, 'admitted');
-    else log.info({ ...fields, code: decision.code, reason: decision.message }, 'denied');
-    return responseFor(request.uid, decision);
+    const dryRun = request.dryRun ?? false;
+    // Admissions are most reviews and are logged at debug, which production leaves off: their line's
+    // fields are not even built then (asked each time: a logger's level can change).
+    if (decision.allowed) {
+      if (log.isLevelEnabled?.('debug') ?? true) log.debug({ uid, operation, namespace, name, dryRun, allowed: true, warnings: decision.warnings }, 'admitted');
+    } else log.info({ uid, operation, namespace, name, dryRun, allowed: false, code: decision.code, reason: decision.message }, 'denied');
+    return responseFor(uid, decision);
   };
 
   const reserveAcrossReplicas = async (quotas: QuotaReserver, request: AdmissionRequest, decision: Decision, hold: Hold & { startedMs: number }) => {
