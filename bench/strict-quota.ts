@@ -234,8 +234,16 @@ async function settled(api: CustomObjectsApi, namespace: string, k: number): Pro
   });
 }
 
+/** CPU time a process has used so far, ms (user + system, from /proc: the machine is shared, so time is not enough). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 interface Measured {
   rate: number;
+  /** kube-apiserver CPU per admitted create, burst and settling included (ms). */
+  apiserverCpu: number;
   p50: number;
   p99: number;
   /** strict: WorkspaceQuota status writes per admitted create (kube-apiserver's counter, 409s included). */
@@ -247,14 +255,16 @@ async function measure(clients: Clients, side: Side, namespace: string, k: numbe
   const quota = side === 'builtin' || side === 'strict';
   const total = k + EXTRA;
   const before = await statusWrites(clients.state, 'workspacequotas');
+  const cpuBefore = cpuMs(clients.state.apiserver.pid);
   const result = await burst(clients.api, namespace, total, concurrency);
   if (result.other.length > 0) throw new Error(`${side}: ${result.other.length} unexpected answers (${result.admitted} admitted, ${result.refused} refused for the quota): ${[...new Set(result.other)].slice(0, 3).join(' | ')}`);
   const expected = quota ? k : total;
   if (result.admitted !== expected || result.refused !== total - expected) throw new Error(`${side}: admitted ${result.admitted} and refused ${result.refused} of ${total}; expected exactly ${expected} admitted`);
   if (side === 'strict') await settled(clients.api, namespace, k);
   const after = await statusWrites(clients.state, 'workspacequotas');
+  const apiserverCpu = (cpuMs(clients.state.apiserver.pid) - cpuBefore) / result.admitted;
   const latency = summarize(result.latencies);
-  const measured: Measured = { rate: result.admitted / result.seconds, p50: latency.p50, p99: latency.p99 };
+  const measured: Measured = { rate: result.admitted / result.seconds, apiserverCpu, p50: latency.p50, p99: latency.p99 };
   if (side === 'strict') {
     measured.writesPerAdmitted = (after.total - before.total) / result.admitted;
     measured.conflicts = after.conflicts - before.conflicts;
@@ -311,7 +321,7 @@ export async function run(): Promise<Result> {
     console.log(`machine: kube-apiserver + etcd + 2 replicas + 2 no-op webhooks + this client on the same cores; K ${k}, N ${k + EXTRA}, concurrency ${concurrency}, ${rounds} rounds (order alternating)`);
     console.log(
       table(
-        ['path', 'created/s median', 'spread', 'p50 ms', 'p99 ms', 'per round', 'notes'],
+        ['path', 'created/s median', 'spread', 'p50 ms', 'p99 ms', 'apiserver CPU ms/admitted', 'per round', 'notes'],
         SIDES.map((side) => {
           const quota = side === 'builtin' || side === 'strict';
           const writes = of(side).map((m) => m.writesPerAdmitted ?? NaN);
@@ -319,7 +329,7 @@ export async function run(): Promise<Result> {
           const exact = `exactly ${k} of ${k + EXTRA} every round`;
           // The plugin's own status updates do not show in apiserver_request_total (seen as 0): not printed.
           const notes = side === 'strict' ? `${exact}; status writes per admitted ${fmt(median(writes))} (${spread(writes)}), 409s ${conflicts.join('/')}` : quota ? exact : `${k + EXTRA} of ${k + EXTRA}`;
-          return [DESCRIPTION[side], fmt(median(rates(side))), spread(rates(side)), fmt(median(of(side).map((m) => m.p50))), fmt(median(of(side).map((m) => m.p99))), rates(side).map(fmt).join(' '), notes];
+          return [DESCRIPTION[side], fmt(median(rates(side))), spread(rates(side)), fmt(median(of(side).map((m) => m.p50))), fmt(median(of(side).map((m) => m.p99))), fmt(median(of(side).map((m) => m.apiserverCpu))), rates(side).map(fmt).join(' '), notes];
         }),
       ),
     );
@@ -327,7 +337,7 @@ export async function run(): Promise<Result> {
     const vsFree = median(perRound('strict', 'free'));
     const writes = median(strictWrites);
     const vsNoop = median(perRound('free', 'noop'));
-    console.log(`ratios, median of per-round ratios (spread): strict/builtin ${fmt(vsBuiltin)} (${spread(perRound('strict', 'builtin'))}), strict/free ${fmt(vsFree)} (${spread(perRound('strict', 'free'))}), free/noop ${fmt(vsNoop)} (${spread(perRound('free', 'noop'))}), builtin/raw ${fmt(median(perRound('builtin', 'raw')))}, noop/raw ${fmt(median(perRound('noop', 'raw')))}`);
+    console.log(`ratios, median of per-round ratios (spread): strict/builtin ${fmt(vsBuiltin)} (${spread(perRound('strict', 'builtin'))}), strict/free ${fmt(vsFree)} (${spread(perRound('strict', 'free'))}), free/noop ${fmt(vsNoop)} (${spread(perRound('free', 'noop'))}), builtin/raw ${fmt(median(perRound('builtin', 'raw')))}, kube-apiserver CPU per admitted strict/free ${fmt(median(of('strict').map((m, i) => m.apiserverCpu / (of('free')[i]?.apiserverCpu ?? NaN))))}, noop/raw ${fmt(median(perRound('noop', 'raw')))}`);
     const cost: Result = { value: median(rates('free')), floor: median(rates('noop')), ratio: vsNoop, goal: `free>=${GOAL_NOOP}xnoop`, pass: vsNoop >= GOAL_NOOP };
     console.log(resultLine('webhook-cost', cost));
     const pass = vsBuiltin >= GOAL_BUILTIN && vsFree >= GOAL_FREE && writes <= GOAL_WRITES;

@@ -149,7 +149,8 @@ interface QuotaQueue {
   answered: QuotaReservation[];
   /**
    * The write in flight (a record, or a compare-and-swap `round`) and the charges it writes:
-   * admissions at once go on, unless a round decided to replace this replica's share (`replaces`).
+   * admissions at once go on, unless it gives this replica's share back or a round decided to
+   * replace it (`replaces`).
    */
   writing?: { readonly round: boolean; replaces: boolean; readonly charges: readonly QuotaReservation[]; readonly sinceMs: number } | undefined;
   /** This replica's share runs low while the quota has headroom left: the next turn tops it up with a round. */
@@ -249,16 +250,17 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     // A write of these that got no answer may have landed: what the object holds is not written again.
     const toWrite = answered.filter(({ request }) => !batch.releases.has(request) && !anyReservation(quota, (held) => held.request === request));
     const basis = roundBasis(quota, { nowMs, replaced, settling, fallbackUsed: settling ? {} : fallbackUsed(key), answered: toWrite });
-    // What this replica's share keeps through the round (asked to give it back: nothing).
-    const kept = owner && !round.giveBack ? keptInShare(quota, owner, toWrite.map((reservation) => reservation.charge), nowMs) : undefined;
+    // Asked to give the share back, at the round's start or since (the watch showed a recall): the
+    // round claims nothing, and keeps nothing of the share.
+    const givesBack = round.giveBack || queue.giveBack;
+    const kept = owner && !givesBack ? keptInShare(quota, owner, toWrite.map((reservation) => reservation.charge), nowMs) : undefined;
     const decision = decideRound({
       limits: quotaLimits(quota),
       used: basis.used,
       certain: basis.certain,
       claimed: othersAvailable(quota, owner, nowMs),
       charges: open.map((pending) => pending.reservation.charge),
-      // Asked to give its headroom back: this round claims none.
-      fraction: round.giveBack ? undefined : shares?.fraction,
+      fraction: givesBack ? undefined : shares?.fraction,
       kept,
     });
     // Replacing the share: its headroom was counted as free, so nothing more may be admitted from it until this write is answered.
@@ -388,7 +390,8 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     const bound = Math.min(nowMs + RELEASE_TIMEOUT_MS, ...holdsIn.map((pending) => pending.deadlineMs));
     const signal = AbortSignal.timeout(Math.max(0, bound - nowMs));
     const reservations = spending.map((pending) => pending.reservation);
-    queue.writing = { round: false, replaces: false, charges: [...answered, ...reservations], sinceMs: nowMs };
+    // Giving the share back: nothing more may be admitted at once from it, whatever this replica's copy shows.
+    queue.writing = { round: false, replaces: giveBack, charges: [...answered, ...reservations], sinceMs: nowMs };
     queue.recordedAtMs = nowMs;
     queue.slotReached = false;
     try {
@@ -398,7 +401,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
       // the record alone still applies when only that failed, instead of a compare-and-swap round.
       if (result === STALE && ops.settles) result = await store.patch(key, plan.quota, recordOps(key, plan, nowMs, true).operations, signal);
       answeredAt.set(key, { atMs: clock() });
-      log.debug({ quota: key, answered: answered.length, holds: spending.length, giveBack, stale: result === STALE, ms: clock() - nowMs }, 'quota share recorded');
+      log.debug({ quota: key, answered: answered.length, holds: spending.length, giveBack, stale: result === STALE, held: reservationCount(plan.quota), ms: clock() - nowMs }, 'quota share recorded');
       if (result === STALE) {
         // Not written: a settlement, a recall or a take-back came in between. Decided again on a fresh read.
         queue.answered.unshift(...answered);
@@ -459,7 +462,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
       // A quota deleted meanwhile limits nothing any more.
       for (const pending of quota ? outcome.accepted : batchHolds) decideOnce(pending, { ok: true });
       counters.byRound += outcome.accepted.length;
-      log.debug({ quota: key, holds: batchHolds.length, admitted: outcome.accepted.length, waiting: outcome.waiting.length, answered: charges.length, giveBack, topUp, kept: queue.writing?.replaces === false, ms: clock() - nowMs }, 'quota round written');
+      log.debug({ quota: key, holds: batchHolds.length, admitted: outcome.accepted.length, waiting: outcome.waiting.length, answered: charges.length, giveBack, topUp, kept: queue.writing?.replaces === false, held: quota && reservationCount(quota), ms: clock() - nowMs }, 'quota round written');
       if (quota) wait(key, queue, outcome.waiting);
       return [];
     } catch (error) {

@@ -481,6 +481,33 @@ describe('QuotaStore', () => {
         expect(api.allReservations().map((reservation) => reservation.request).sort()).toEqual(['r0', 'r1', 'r2', 'r3', 'r4', 'r5']);
       });
 
+      it('admits nothing at once while it gives its share back, even when its newest copy shows the share usable', async () => {
+        const api = new FakeQuotaApi(settled('10', { shares: { a: mine('2') }, rounds: 1 }));
+        const { reserver } = replica(api, { shareAs: 'a', watch: true });
+        let late: Promise<HoldOutcome> | undefined;
+        let writes = 0;
+        api.beforeWrite = (fake) => {
+          writes += 1;
+          // 1. The round for r0 (larger than the share) is out: another writer recalls a's share, so the
+          //    round meets a conflict, and replaces the share with a fresh grant on its second attempt.
+          if (writes === 1) fake.write({ shares: { a: { recalled: true } } });
+          // The watch shows the recall while the second attempt is out: a's copy is the recalled one.
+          if (writes === 2) reserver.observe(KEY);
+          // 2. The recall seen on the watch is answered by a give-back record, sent from the copy the
+          //    round returned: its share is not recalled. A hold arriving meanwhile must not be admitted
+          //    at once from what that record is giving back.
+          if (writes === 3) late = reserver.reserve(hold('r1'));
+        };
+        expect(await reserver.reserve(hold('r0', '3'))).toEqual({ ok: true });
+        await until(() => late !== undefined, 'the give-back record');
+        expect(await late).toEqual({ ok: true });
+        await until(() => !reserver.busy(KEY), 'every write answered');
+        const share = sharesOf(api).a;
+        const held = api.allReservations().map((reservation) => reservation.request).sort();
+        expect({ held, available: share?.available }).toEqual({ held: ['r0', 'r1'], available: { cpu: expect.not.stringMatching(/^-/) as unknown as string } });
+        expect(reserver.counters.atOnce).toBe(0);
+      });
+
       it('admits exactly K of N holds arriving in waves at two replicas, most of them with no write on their path', async () => {
         const api = new FakeQuotaApi(settled('20'));
         // a holds the Lease: its view counts no placement (none is created here), a newer view each time.
