@@ -1,5 +1,6 @@
 import type { LabelSelector } from '../api/resources.js';
 import type { ResourceList } from '../quantity/index.js';
+import type { Headroom } from './headroom.js';
 
 /**
  * The shapes decisions read, apart from the functions that read them, so that every module of the
@@ -89,6 +90,16 @@ export interface StateView {
   quotas(workspace: string): readonly QuotaLimits[];
   /** Charged usage counted against a quota (scope applied); for the default quota, the workspace total. */
   used(quotaKey: string): ResourceList;
+  /**
+   * The room on a cluster of this view under allocatable × overcommit beside allocated(), kept
+   * until either changes; undefined when the view keeps none (the decision then checks exactly).
+   */
+  clusterHeadroom(cluster: ClusterView, overcommit: ResourceList): Headroom | undefined;
+  /**
+   * The room under a quota's hard and soft limits at once (the smaller of the two) beside used(),
+   * kept until it changes; undefined when the view keeps none.
+   */
+  quotaHeadroom(quota: QuotaLimits): Headroom | undefined;
   /** Every cluster; read only to suggest alternatives when a placement is denied for capacity. */
   clusterRecords(): Iterable<ClusterView>;
   /** Changes whenever a cluster, or what is allocated on one, changes. */

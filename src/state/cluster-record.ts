@@ -1,6 +1,7 @@
 import { timestampMs } from '../api/fields.js';
 import type { SyncTarget } from '../api/resources.js';
 import { conditionProblem, freshForMs } from '../core/cluster-health.js';
+import { headroomOf, type Headroom } from '../core/headroom.js';
 import type { ClusterView, NodeSummary } from '../core/view.js';
 import { scaleByRatios, type ResourceList } from '../quantity/index.js';
 
@@ -28,6 +29,9 @@ export class ClusterRecord implements ClusterView {
   readonly heartbeatMs: number;
   readonly freshForMs: number;
   readonly unschedulable: boolean;
+  private room: Headroom | undefined;
+  private roomBy: ResourceList | undefined;
+  private roomBeside: ResourceList | undefined;
   /** What tracked placements (not evicted) consume here; the state alone sets it. */
   allocated: ResourceList = NOTHING;
   readonly name: string;
@@ -70,5 +74,15 @@ export class ClusterRecord implements ClusterView {
       this.scaledBy = overcommit;
     }
     return this.scaled;
+  }
+
+  /** The room under allocatable × overcommit beside {@link allocated}, kept until either changes. */
+  headroom(overcommit: ResourceList): Headroom {
+    if (this.room === undefined || this.roomBy !== overcommit || this.roomBeside !== this.allocated) {
+      this.room = headroomOf(this.effectiveAllocatable(overcommit), this.allocated, false);
+      this.roomBy = overcommit;
+      this.roomBeside = this.allocated;
+    }
+    return this.room;
   }
 }

@@ -1,4 +1,5 @@
 import type { LabelSelector, WorkspaceQuota } from '../api/resources.js';
+import { headroomUnderBoth, type Headroom } from '../core/headroom.js';
 import type { QuotaLimits } from '../core/view.js';
 import type { ResourceList } from '../quantity/index.js';
 
@@ -10,6 +11,8 @@ import type { ResourceList } from '../quantity/index.js';
 export class QuotaEntry implements QuotaLimits {
   // In the order an allowed decision reads them (see ClusterRecord).
   readonly scopeSelector: LabelSelector | undefined;
+  private room: Headroom | undefined;
+  private roomBeside: ResourceList | undefined;
   readonly key: string;
   readonly label: string;
   readonly hard: ResourceList;
@@ -26,5 +29,14 @@ export class QuotaEntry implements QuotaLimits {
     this.hard = limits.hard;
     this.soft = limits.soft;
     this.scopeSelector = limits.scopeSelector;
+  }
+
+  /** The room under both the hard and the soft limits beside {@link used}, kept until the usage changes. */
+  headroom(): Headroom {
+    if (this.room === undefined || this.roomBeside !== this.used) {
+      this.room = headroomUnderBoth(this.hard, this.soft, this.used);
+      this.roomBeside = this.used;
+    }
+    return this.room;
   }
 }

@@ -3,9 +3,10 @@ import { addLists, isZeroList, subLists, type ResourceList } from '../quantity/i
 import { timestampMs, type Condition } from '../api/fields.js';
 import { clusterConsumption, isEvicted, placementClusters, quotaCharge } from '../core/charging.js';
 import type { EvictionCandidate, EvictionReason } from '../core/eviction.js';
+import type { Headroom } from '../core/headroom.js';
 import { defaultQuotaKey, isDefaultQuotaKey, quotaLimits, workspaceOfKey } from '../core/quotas.js';
 import { selectorMatches } from '../core/selector.js';
-import type { Memo, PlacementVersion, QuotaLimits, RoomRanking, StateView } from '../core/view.js';
+import type { ClusterView, Memo, PlacementVersion, QuotaLimits, RoomRanking, StateView } from '../core/view.js';
 import { objectKey, trackedKey, workspaceKey } from '../core/workspace.js';
 import { VersionedMemo } from './bounded-cache.js';
 import { ClusterRecord } from './cluster-record.js';
@@ -139,6 +140,16 @@ export class TrackedState implements StateView {
   used(quotaKey: string): ResourceList {
     if (isDefaultQuotaKey(quotaKey)) return this.workspaceEntries.get(workspaceOfKey(quotaKey))?.total ?? NOTHING;
     return this.quotaEntries.get(quotaKey)?.used ?? NOTHING;
+  }
+
+  /** The records this state made keep their room; any other view of a cluster is checked exactly. */
+  clusterHeadroom(cluster: ClusterView, overcommit: ResourceList): Headroom | undefined {
+    return cluster instanceof ClusterRecord ? cluster.headroom(overcommit) : undefined;
+  }
+
+  /** Quotas of this state keep their room; a default quota (made per decision from the config) is checked exactly. */
+  quotaHeadroom(quota: QuotaLimits): Headroom | undefined {
+    return quota instanceof QuotaEntry ? quota.headroom() : undefined;
   }
 
   clusterRecords(): Iterable<ClusterRecord> {
