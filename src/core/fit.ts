@@ -78,7 +78,6 @@ export function quotaCheck(view: StateView, quota: QuotaLimits, requested: Resou
   return { violation: quotaViolation(quota, used, requested), soft: limitShortfalls(quota.soft, used, requested) };
 }
 
-
 /** The hard-limit check of one quota; undefined when the request fits. */
 export function quotaViolation(quota: QuotaLimits, used: ResourceList, requested: ResourceList): Violation | undefined {
   const shortfalls = limitShortfalls(quota.hard, used, requested);
