@@ -24,10 +24,10 @@ export function isReady(cluster: ClusterView, nowMs: number): boolean {
 }
 
 function heartbeatProblem(cluster: ClusterView, nowMs: number): string {
-  const last = cluster.target.status.lastHeartbeatTime;
+  const last = cluster.heartbeatText;
   if (!last) return 'has never sent a heartbeat';
   const ageMs = nowMs - cluster.heartbeatMs;
-  return `last heartbeat ${last} is ${Math.floor(ageMs / 1000)}s old (over ${STALE_HEARTBEATS} x ${cluster.target.spec.heartbeatInterval.text})`;
+  return `last heartbeat ${last} is ${Math.floor(ageMs / 1000)}s old (over ${STALE_HEARTBEATS} x ${cluster.heartbeatIntervalText})`;
 }
 
 /** Ready means a Ready=True condition and a fresh heartbeat; anything else is NotReady with a reason. */

@@ -4,7 +4,7 @@ import { GROUP, type WorkloadPlacement } from '../api/resources.js';
 import type { DecisionConfig } from '../api/config.js';
 import { mask, subLists, type ResourceList } from '../quantity/index.js';
 import { clusterConsumption, placementClusters, quotaCharge } from './charging.js';
-import { clusterViolation, limitShortfalls, positiveResources, quotaViolation, type ClusterDemand, type Violation } from './fit.js';
+import { clusterViolation, positiveResources, quotaCheck, type ClusterDemand, type Violation } from './fit.js';
 import { denialMessage, softLimitWarning } from './messages.js';
 import { clustersWithRoom } from './room.js';
 import { selectorMatches } from './selector.js';
@@ -142,10 +142,9 @@ export function decide(review: Review, view: StateView, config: DecisionConfig, 
   const violations: Violation[] = [];
   const warnings: string[] = [];
   for (const { quota, requested } of quotas) {
-    const used = view.used(quota.key);
-    const violation = quotaViolation(quota, used, requested);
+    const { violation, soft } = quotaCheck(view, quota, requested);
     if (violation) violations.push(violation);
-    warnings.push(...limitShortfalls(quota.soft, used, requested).map((row) => softLimitWarning(quota, row)));
+    for (const row of soft) warnings.push(softLimitWarning(quota, row));
   }
   const context = { view, config, nowMs };
   const clusterViolations = clusters.flatMap((demand) => clusterViolation(context, demand) ?? []);

@@ -1,6 +1,7 @@
 import type { DecisionConfig } from '../api/config.js';
 import { amountOf, cmp, fromInteger, inOrder, sub, sumExceeds, ZERO, type Quantity, type ResourceList } from '../quantity/index.js';
 import { clusterHealth } from './cluster-health.js';
+import { surelyFits } from './headroom.js';
 import type { ClusterView, QuotaLimits, StateView } from './view.js';
 
 /** One resource of a quota that the request would push past a limit. */
@@ -56,6 +57,25 @@ const NONE: string[] = [];
 export function limitShortfalls(limits: ResourceList, used: ResourceList, requested: ResourceList): QuotaShortfall[] {
   const over = exceededBy(requested, (resource, amount) => Object.hasOwn(limits, resource) && sumExceeds(get(used, resource), amount, get(limits, resource)));
   return over.length === 0 ? [] : over.map((resource) => ({ resource, requested: get(requested, resource), used: get(used, resource), limit: get(limits, resource) }));
+}
+
+/** A quota's hard-limit violation, if any, and the soft limits the request would cross. */
+export interface QuotaCheck {
+  readonly violation: Violation | undefined;
+  readonly soft: readonly QuotaShortfall[];
+}
+
+const NOTHING_SHORT: QuotaCheck = Object.freeze({ violation: undefined, soft: Object.freeze([]) });
+
+/**
+ * The hard-limit check of one quota and its soft-limit shortfalls (what the warnings name), read from
+ * the room the view keeps when that tells (almost always: nothing is short), else worked out exactly.
+ */
+export function quotaCheck(view: StateView, quota: QuotaLimits, requested: ResourceList): QuotaCheck {
+  const room = view.quotaHeadroom(quota);
+  if (room && surelyFits(room, requested)) return NOTHING_SHORT;
+  const used = view.used(quota.key);
+  return { violation: quotaViolation(quota, used, requested), soft: limitShortfalls(quota.soft, used, requested) };
 }
 
 /** The hard-limit check of one quota; undefined when the request fits. */
@@ -114,6 +134,8 @@ export function clusterViolation({ view, config, nowMs }: DecisionContext, deman
   const health = clusterHealth(record, nowMs);
   if (!health.ready) return { kind: 'cluster-not-ready', cluster, why: health.why };
   if (isNew && record.unschedulable) return { kind: 'cluster-unschedulable', cluster };
+  const room = view.clusterHeadroom(record, config.overcommit);
+  if (room && surelyFits(room, requested)) return undefined;
   const shortfalls = capacityShortfalls(record, view.allocated(cluster), requested, config);
   return shortfalls.length > 0 ? { kind: 'cluster-capacity', cluster, shortfalls } : undefined;
 }

@@ -1,5 +1,6 @@
-import type { LabelSelector, SyncTarget } from '../api/resources.js';
+import type { LabelSelector } from '../api/resources.js';
 import type { ResourceList } from '../quantity/index.js';
+import type { Headroom } from './headroom.js';
 
 /**
  * The shapes decisions read, apart from the functions that read them, so that every module of the
@@ -17,21 +18,40 @@ export interface QuotaLimits {
   readonly scopeSelector?: LabelSelector | undefined;
 }
 
+/** A SyncTarget's status.nodeSummary. */
+export interface NodeSummary {
+  readonly total?: number | undefined;
+  readonly ready?: number | undefined;
+}
+
 /**
- * What decisions read of one SyncTarget, worked out once when the state stores it rather than on
- * every read: readiness inputs as numbers, schedulability, and allocatable × overcommit.
+ * What the service reads of one SyncTarget, worked out once when the state stores it rather than on
+ * every read: readiness inputs as numbers (with the texts messages quote), schedulability,
+ * allocatable × overcommit, and what the reports show. The parsed object itself is not kept.
  */
 export interface ClusterView {
   readonly name: string;
-  readonly target: SyncTarget;
+  readonly location: string;
   readonly unschedulable: boolean;
   /** Why the Ready condition alone makes the cluster NotReady; undefined for Ready=True. */
   readonly conditionProblem: string | undefined;
+  /** The Ready condition's lastTransitionTime in epoch ms; undefined when there is no Ready condition. */
+  readonly readyChangedMs: number | undefined;
+  /** metadata.creationTimestamp in epoch ms, NaN when absent. */
+  readonly createdMs: number;
   /** The last heartbeat in epoch ms, NaN when there was none. */
   readonly heartbeatMs: number;
+  /** The last heartbeat as the SyncTarget wrote it, for messages. */
+  readonly heartbeatText: string | undefined;
+  /** spec.heartbeatInterval as written (`20s`), for messages. */
+  readonly heartbeatIntervalText: string;
   /** How long after its heartbeat the cluster still counts as Ready. */
   readonly freshForMs: number;
+  readonly capacity: ResourceList;
   readonly allocatable: ResourceList;
+  /** status.used, as the cluster reports it (not what placements allocate). */
+  readonly used: ResourceList | undefined;
+  readonly nodeSummary: NodeSummary | undefined;
   /** Allocatable × the overcommit ratio of each resource (1 where none is set). */
   effectiveAllocatable(overcommit: ResourceList): ResourceList;
 }
@@ -70,6 +90,16 @@ export interface StateView {
   quotas(workspace: string): readonly QuotaLimits[];
   /** Charged usage counted against a quota (scope applied); for the default quota, the workspace total. */
   used(quotaKey: string): ResourceList;
+  /**
+   * The room on a cluster of this view under allocatable × overcommit beside allocated(), kept
+   * until either changes; undefined when the view keeps none (the decision then checks exactly).
+   */
+  clusterHeadroom(cluster: ClusterView, overcommit: ResourceList): Headroom | undefined;
+  /**
+   * The room under a quota's hard and soft limits at once (the smaller of the two) beside used(),
+   * kept until it changes; undefined when the view keeps none.
+   */
+  quotaHeadroom(quota: QuotaLimits): Headroom | undefined;
   /** Every cluster; read only to suggest alternatives when a placement is denied for capacity. */
   clusterRecords(): Iterable<ClusterView>;
   /** Changes whenever a cluster, or what is allocated on one, changes. */

@@ -1,5 +1,4 @@
 import type { DecisionConfig } from '../api/config.js';
-import { timestampMs } from '../api/fields.js';
 import type { EnforcementMode } from '../api/resources.js';
 import { clusterHealth } from '../core/cluster-health.js';
 import { chooseEvictions, type ClusterUsage, type EvictionInput, type QuotaUsage } from '../core/eviction.js';
@@ -50,21 +49,12 @@ function quotaUsages(state: TrackedState, settings: EvictionSettings): QuotaUsag
  * A cluster that never sent a heartbeat counts from its creation.
  */
 export function notReadyForMs(cluster: ClusterView, nowMs: number): number {
-  const { target } = cluster;
   const since: number[] = [];
-  if (cluster.conditionProblem !== undefined) {
-    const ready = target.status.conditions.find((condition) => condition.type === 'Ready');
-    since.push(ready ? timestampMs(ready.lastTransitionTime) : createdMs(cluster));
-  }
-  const staleSince = Number.isNaN(cluster.heartbeatMs) ? createdMs(cluster) : cluster.heartbeatMs + cluster.freshForMs;
+  if (cluster.conditionProblem !== undefined) since.push(cluster.readyChangedMs ?? cluster.createdMs);
+  const staleSince = Number.isNaN(cluster.heartbeatMs) ? cluster.createdMs : cluster.heartbeatMs + cluster.freshForMs;
   if (staleSince < nowMs) since.push(staleSince);
   const earliest = Math.min(...since.filter((ms) => !Number.isNaN(ms)));
   return Number.isFinite(earliest) ? Math.max(0, nowMs - earliest) : 0;
-}
-
-function createdMs(cluster: ClusterView): number {
-  const created = cluster.target.metadata.creationTimestamp;
-  return created ? timestampMs(created) : NaN;
 }
 
 function clusterUsages(state: TrackedState, settings: EvictionSettings, nowMs: number): ClusterUsage[] {

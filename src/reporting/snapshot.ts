@@ -48,17 +48,16 @@ function nodeCounts(summary: { total?: number | undefined; ready?: number | unde
 }
 
 function clusterInput(state: TrackedState, cluster: ClusterView, placements: number, nowMs: number): ClusterInput {
-  const { status, spec } = cluster.target;
   return {
     name: cluster.name,
-    location: spec.location,
-    capacity: status.capacity,
-    allocatable: status.allocatable,
-    used: status.used,
+    location: cluster.location,
+    capacity: cluster.capacity,
+    allocatable: cluster.allocatable,
+    used: cluster.used,
     allocated: state.allocated(cluster.name),
     ...readinessOf(cluster, nowMs),
     unschedulable: cluster.unschedulable,
-    nodes: nodeCounts(status.nodeSummary),
+    nodes: nodeCounts(cluster.nodeSummary),
     placementCount: placements,
   };
 }

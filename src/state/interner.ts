@@ -1,3 +1,4 @@
+import type { LabelSelector } from '../api/resources.js';
 import type { ResourceList } from '../quantity/index.js';
 import { BoundedCache } from './bounded-cache.js';
 
@@ -21,6 +22,7 @@ export class Interner {
   private readonly names = new BoundedCache<string>(65_536);
   private readonly lists = new BoundedCache<ResourceList>(4_096);
   private readonly labelSets = new BoundedCache<Readonly<Record<string, string>>>(4_096);
+  private readonly selectors = new BoundedCache<LabelSelector>(1_024);
 
   name(name: string): string {
     return this.names.share(name, name);
@@ -32,5 +34,10 @@ export class Interner {
 
   labels(labels: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
     return this.labelSets.share(JSON.stringify(labels), Object.freeze(labels));
+  }
+
+  /** Quotas' scope selectors (most quotas of a kind select alike, `tier: batch`); not frozen: the parsed object holds it too. */
+  selector(selector: LabelSelector): LabelSelector {
+    return this.selectors.share(JSON.stringify(selector), selector);
   }
 }

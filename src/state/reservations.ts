@@ -108,5 +108,8 @@ export function withReservations(view: StateView, ledger: ReservationLedger): St
     quotas: (workspace) => view.quotas(workspace),
     allocated: (cluster) => plus(view.allocated(cluster), ledger.cluster(cluster)),
     used: (key) => plus(view.used(key), ledger.quota(key)),
+    // The tracked room holds while nothing is reserved there; with a reservation the decision checks exactly.
+    clusterHeadroom: (cluster, overcommit) => (ledger.cluster(cluster.name) === NOTHING ? view.clusterHeadroom(cluster, overcommit) : undefined),
+    quotaHeadroom: (quota) => (ledger.quota(quota.key) === NOTHING ? view.quotaHeadroom(quota) : undefined),
   };
 }

@@ -3,16 +3,18 @@ import { addLists, isZeroList, subLists, type ResourceList } from '../quantity/i
 import { timestampMs, type Condition } from '../api/fields.js';
 import { clusterConsumption, isEvicted, placementClusters, quotaCharge } from '../core/charging.js';
 import type { EvictionCandidate, EvictionReason } from '../core/eviction.js';
-import { defaultQuotaKey, quotaLimits } from '../core/quotas.js';
+import type { Headroom } from '../core/headroom.js';
+import { defaultQuotaKey, isDefaultQuotaKey, quotaLimits, workspaceOfKey } from '../core/quotas.js';
 import { selectorMatches } from '../core/selector.js';
-import type { Memo, PlacementVersion, QuotaLimits, RoomRanking, StateView } from '../core/view.js';
+import type { ClusterView, Memo, PlacementVersion, QuotaLimits, RoomRanking, StateView } from '../core/view.js';
 import { objectKey, trackedKey, workspaceKey } from '../core/workspace.js';
 import { VersionedMemo } from './bounded-cache.js';
 import { ClusterRecord } from './cluster-record.js';
 import { Interner } from './interner.js';
+import { QuotaEntry } from './quota-entry.js';
 
 const NOTHING: ResourceList = Object.freeze({});
-const NO_QUOTAS: readonly QuotaLimits[] = Object.freeze([]);
+const NO_QUOTAS: readonly QuotaEntry[] = Object.freeze([]);
 const NO_TIMES: readonly number[] = Object.freeze([]);
 
 function reportTimes(placement: WorkloadPlacement): readonly number[] {
@@ -22,10 +24,23 @@ function reportTimes(placement: WorkloadPlacement): readonly number[] {
   return times.length === 0 ? NO_TIMES : times.sort((a, b) => a - b);
 }
 
-/** One cluster name: its SyncTarget's record, if there is one, and what placements allocate there. */
-interface ClusterSlot {
-  record: ClusterRecord | undefined;
-  allocated: ResourceList;
+/**
+ * One workspace: its placements' keys, its quotas (sorted by key, so that messages name them in the
+ * same order whatever order the events came in; replaced, never changed, when one changes), and what
+ * its placements charge in all (the usage of its default quota). A decision reads it with one lookup.
+ */
+interface WorkspaceEntry {
+  readonly placements: Set<string>;
+  quotas: readonly QuotaEntry[];
+  total: ResourceList;
+}
+
+/** `quotas` with `entry` in its place (by key), as a new array. */
+function withQuota(quotas: readonly QuotaEntry[], entry: QuotaEntry): readonly QuotaEntry[] {
+  const kept = quotas.filter((quota) => quota.key !== entry.key);
+  const at = kept.findIndex((quota) => entry.key < quota.key);
+  kept.splice(at < 0 ? kept.length : at, 0, entry);
+  return kept;
 }
 
 /** What the state keeps of one placement. */
@@ -93,16 +108,14 @@ function evictionOf(placement: WorkloadPlacement): EvictionRecord | undefined {
  * the offline `check` command from files; both then decide through the same core.
  */
 export class TrackedState implements StateView {
-  // One map for both what a cluster is and what is allocated on it: a decision reads both.
-  private readonly clusterSlots = new Map<string, ClusterSlot>();
+  // A cluster's record holds what is allocated on it too: a decision reads both with one lookup.
+  private readonly clusters = new Map<string, ClusterRecord>();
+  /** What placements allocate on clusters without a SyncTarget (kept for when one appears). */
+  private readonly unknownClusters = new Map<string, ResourceList>();
   private readonly placements = new Map<string, PlacementEntry>();
   private readonly evictions = new Map<string, EvictionRecord>();
-  private readonly placementsByWorkspace = new Map<string, Set<string>>();
-  private readonly quotasByWorkspace = new Map<string, Map<string, QuotaLimits>>();
-  /** quotasByWorkspace's values sorted, made on the first read after a change. */
-  private readonly sortedQuotas = new Map<string, readonly QuotaLimits[]>();
-  private readonly usedByQuota = new Map<string, ResourceList>();
-  private readonly quotaObjects = new Map<string, WorkspaceQuota>();
+  private readonly workspaceEntries = new Map<string, WorkspaceEntry>();
+  private readonly quotaEntries = new Map<string, QuotaEntry>();
   /** Shared copies of what placements repeat (names, label sets, request shapes): SPEC §12 memory. */
   private readonly interned = new Interner();
   private clusterChanges = 0;
@@ -112,32 +125,35 @@ export class TrackedState implements StateView {
   private readonly rankings = new VersionedMemo<RoomRanking>(16);
 
   clusterRecord(name: string): ClusterRecord | undefined {
-    return this.clusterSlots.get(name)?.record;
+    return this.clusters.get(name);
   }
 
   allocated(cluster: string): ResourceList {
-    return this.clusterSlots.get(cluster)?.allocated ?? NOTHING;
+    return this.clusters.get(cluster)?.allocated ?? this.unknownClusters.get(cluster) ?? NOTHING;
   }
 
-  quotas(workspace: string): readonly QuotaLimits[] {
-    const quotas = this.quotasByWorkspace.get(workspace);
-    // Reviews of a workspace without quotas must not leave an entry behind each.
-    if (!quotas) return NO_QUOTAS;
-    let sorted = this.sortedQuotas.get(workspace);
-    if (sorted === undefined) {
-      // Sorted so that messages name quotas in the same order whatever order the events came in.
-      sorted = [...quotas.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
-      this.sortedQuotas.set(workspace, sorted);
-    }
-    return sorted;
+  quotas(workspace: string): readonly QuotaEntry[] {
+    // Reviews of a workspace without quotas must not leave an entry behind each: get, never create.
+    return this.workspaceEntries.get(workspace)?.quotas ?? NO_QUOTAS;
   }
 
   used(quotaKey: string): ResourceList {
-    return this.usedByQuota.get(quotaKey) ?? NOTHING;
+    if (isDefaultQuotaKey(quotaKey)) return this.workspaceEntries.get(workspaceOfKey(quotaKey))?.total ?? NOTHING;
+    return this.quotaEntries.get(quotaKey)?.used ?? NOTHING;
   }
 
-  *clusterRecords(): Iterable<ClusterRecord> {
-    for (const { record } of this.clusterSlots.values()) if (record) yield record;
+  /** The records this state made keep their room; any other view of a cluster is checked exactly. */
+  clusterHeadroom(cluster: ClusterView, overcommit: ResourceList): Headroom | undefined {
+    return cluster instanceof ClusterRecord ? cluster.headroom(overcommit) : undefined;
+  }
+
+  /** Quotas of this state keep their room; a default quota (made per decision from the config) is checked exactly. */
+  quotaHeadroom(quota: QuotaLimits): Headroom | undefined {
+    return quota instanceof QuotaEntry ? quota.headroom() : undefined;
+  }
+
+  clusterRecords(): Iterable<ClusterRecord> {
+    return this.clusters.values();
   }
 
   version(): number {
@@ -150,7 +166,7 @@ export class TrackedState implements StateView {
 
   /** The WorkspaceQuota object as last seen (its status included), for the status writer. */
   quotaObject(key: string): WorkspaceQuota | undefined {
-    return this.quotaObjects.get(key);
+    return this.quotaEntries.get(key)?.object;
   }
 
   hasPlacement(key: string): boolean {
@@ -172,10 +188,8 @@ export class TrackedState implements StateView {
   }
 
   /** Every workspace that holds a placement or a quota. */
-  *workspaces(): Iterable<string> {
-    const seen = new Set<string>(this.placementsByWorkspace.keys());
-    for (const workspace of this.quotasByWorkspace.keys()) seen.add(workspace);
-    yield* seen;
+  workspaces(): Iterable<string> {
+    return this.workspaceEntries.keys();
   }
 
   /**
@@ -187,7 +201,7 @@ export class TrackedState implements StateView {
     for (const [key, entry] of this.placements) {
       if (entry.evicted) continue;
       const quotas = [defaultQuotaKey(entry.workspace)];
-      for (const quota of this.quotasByWorkspace.get(entry.workspace)?.values() ?? []) {
+      for (const quota of this.quotas(entry.workspace)) {
         if (selectorMatches(quota.scopeSelector, entry.labels)) quotas.push(quota.key);
       }
       const { priority, createdMs, clusters, perCluster, charge: quotaCharge, marks } = entry;
@@ -212,7 +226,7 @@ export class TrackedState implements StateView {
 
   /** Workspaces with at least one tracked placement: where a default quota may be over. */
   *placementWorkspaces(): Iterable<string> {
-    for (const [workspace, keys] of this.placementsByWorkspace) if (keys.size > 0) yield workspace;
+    for (const [workspace, { placements }] of this.workspaceEntries) if (placements.size > 0) yield workspace;
   }
 
   /** Adds or replaces an object of any tracked kind. */
@@ -242,13 +256,10 @@ export class TrackedState implements StateView {
   /** How many objects of one kind the state holds (for metrics; no copy is made). */
   count(kind: TrackedKind): number {
     switch (kind) {
-      case 'SyncTarget': {
-        let clusters = 0;
-        for (const { record } of this.clusterSlots.values()) if (record) clusters += 1;
-        return clusters;
-      }
+      case 'SyncTarget':
+        return this.clusters.size;
       case 'WorkspaceQuota':
-        return this.quotaObjects.size;
+        return this.quotaEntries.size;
       case 'WorkloadPlacement':
         return this.placements.size;
     }
@@ -258,9 +269,9 @@ export class TrackedState implements StateView {
   keys(kind: TrackedKind): string[] {
     switch (kind) {
       case 'SyncTarget':
-        return [...this.clusterRecords()].map((record) => record.name);
+        return [...this.clusters.keys()];
       case 'WorkspaceQuota':
-        return [...this.quotasByWorkspace.values()].flatMap((quotas) => [...quotas.keys()]);
+        return [...this.workspaceEntries.values()].flatMap(({ quotas }) => quotas.map((quota) => quota.key));
       case 'WorkloadPlacement':
         return [...this.placements.keys()];
     }
@@ -280,15 +291,18 @@ export class TrackedState implements StateView {
   }
 
   upsertSyncTarget(target: SyncTarget): void {
-    this.clusterSlot(target.metadata.name).record = new ClusterRecord(target);
+    const record = new ClusterRecord(target, this.interned);
+    record.allocated = this.allocated(record.name);
+    this.unknownClusters.delete(record.name);
+    this.clusters.set(record.name, record);
     this.clusterChanges += 1;
   }
 
   deleteSyncTarget(name: string): void {
-    const slot = this.clusterSlots.get(name);
-    if (!slot?.record) return;
-    slot.record = undefined;
-    if (isZeroList(slot.allocated)) this.clusterSlots.delete(name);
+    const record = this.clusters.get(name);
+    if (!record) return;
+    this.clusters.delete(name);
+    if (!isZeroList(record.allocated)) this.unknownClusters.set(name, record.allocated);
     this.clusterChanges += 1;
   }
 
@@ -314,7 +328,7 @@ export class TrackedState implements StateView {
     const eviction = evictionOf(placement);
     if (eviction) this.evictions.set(key, eviction);
     if (entry.marks !== 0 && !entry.evicted) this.marked += 1;
-    this.indexOf(this.placementsByWorkspace, entry.workspace, () => new Set<string>()).add(key);
+    this.workspace(entry.workspace).placements.add(key);
     this.account(entry, addLists);
   }
 
@@ -326,61 +340,67 @@ export class TrackedState implements StateView {
     if (entry.marks !== 0 && !entry.evicted) this.marked -= 1;
     this.placements.delete(key);
     this.evictions.delete(key);
-    this.placementsByWorkspace.get(entry.workspace)?.delete(key);
+    this.workspaceEntries.get(entry.workspace)?.placements.delete(key);
   }
 
   upsertQuota(quota: WorkspaceQuota): void {
-    const limits = quotaLimits(quota);
-    const workspace = workspaceKey(quota.metadata);
-    const quotas = this.indexOf(this.quotasByWorkspace, workspace, () => new Map<string, QuotaLimits>());
-    const previous = quotas.get(limits.key);
-    quotas.set(limits.key, limits);
-    this.sortedQuotas.delete(workspace);
-    this.quotaObjects.set(limits.key, quota);
+    const limits = this.sharedLimits(quotaLimits(quota));
+    const workspace = this.workspace(this.interned.name(workspaceKey(quota.metadata)));
+    const previous = this.quotaEntries.get(limits.key);
     // Limits and status changes keep the usage; only a new or re-scoped quota is recounted, and
     // then with one pass over its own workspace.
-    if (previous && JSON.stringify(previous.scopeSelector) === JSON.stringify(limits.scopeSelector)) return;
-    let used = NOTHING;
-    for (const key of this.placementsByWorkspace.get(workspace) ?? []) {
-      const entry = this.placements.get(key);
-      if (entry && selectorMatches(limits.scopeSelector, entry.labels)) used = addLists(used, entry.charge);
-    }
-    this.usedByQuota.set(limits.key, used);
+    const rescoped = !previous || JSON.stringify(previous.scopeSelector) !== JSON.stringify(limits.scopeSelector);
+    const entry = new QuotaEntry(limits, quota, rescoped ? this.recount(workspace, limits.scopeSelector) : previous.used);
+    this.quotaEntries.set(entry.key, entry);
+    workspace.quotas = withQuota(workspace.quotas, entry);
   }
 
   deleteQuota(key: string): void {
-    const workspace = key.slice(0, key.lastIndexOf('/'));
-    this.quotasByWorkspace.get(workspace)?.delete(key);
-    this.sortedQuotas.delete(workspace);
-    this.quotaObjects.delete(key);
-    this.usedByQuota.delete(key);
+    const workspace = this.workspaceEntries.get(workspaceOfKey(key));
+    if (workspace) workspace.quotas = workspace.quotas.filter((quota) => quota.key !== key);
+    this.quotaEntries.delete(key);
+  }
+
+  /** Limits that quotas repeat (the same hard and soft lists, the same selector) shared, as placements' are. */
+  private sharedLimits(limits: QuotaLimits): QuotaLimits {
+    const { scopeSelector } = limits;
+    return {
+      ...limits,
+      hard: this.interned.list(limits.hard),
+      soft: this.interned.list(limits.soft),
+      scopeSelector: scopeSelector && this.interned.selector(scopeSelector),
+    };
+  }
+
+  private recount(workspace: WorkspaceEntry, scopeSelector: QuotaLimits['scopeSelector']): ResourceList {
+    let used = NOTHING;
+    for (const key of workspace.placements) {
+      const entry = this.placements.get(key);
+      if (entry && selectorMatches(scopeSelector, entry.labels)) used = addLists(used, entry.charge);
+    }
+    return used;
   }
 
   private account(entry: PlacementEntry, op: (a: ResourceList, b: ResourceList) => ResourceList): void {
     for (const cluster of entry.clusters) {
-      const slot = this.clusterSlot(cluster);
-      slot.allocated = op(slot.allocated, entry.perCluster);
+      const record = this.clusters.get(cluster);
+      if (record) record.allocated = op(record.allocated, entry.perCluster);
+      else this.unknownClusters.set(cluster, op(this.unknownClusters.get(cluster) ?? NOTHING, entry.perCluster));
     }
     if (entry.clusters.length > 0) this.clusterChanges += 1;
-    const defaultKey = defaultQuotaKey(entry.workspace);
-    this.usedByQuota.set(defaultKey, op(this.used(defaultKey), entry.charge));
-    for (const quota of this.quotasByWorkspace.get(entry.workspace)?.values() ?? []) {
-      if (selectorMatches(quota.scopeSelector, entry.labels)) {
-        this.usedByQuota.set(quota.key, op(this.used(quota.key), entry.charge));
-      }
+    const workspace = this.workspace(entry.workspace);
+    workspace.total = op(workspace.total, entry.charge);
+    for (const quota of workspace.quotas) {
+      if (selectorMatches(quota.scopeSelector, entry.labels)) quota.used = op(quota.used, entry.charge);
     }
   }
 
-  private clusterSlot(name: string): ClusterSlot {
-    return this.indexOf(this.clusterSlots, name, (): ClusterSlot => ({ record: undefined, allocated: NOTHING }));
-  }
-
-  private indexOf<V>(index: Map<string, V>, key: string, create: () => V): V {
-    let value = index.get(key);
-    if (value === undefined) {
-      value = create();
-      index.set(key, value);
+  private workspace(name: string): WorkspaceEntry {
+    let workspace = this.workspaceEntries.get(name);
+    if (workspace === undefined) {
+      workspace = { placements: new Set<string>(), quotas: NO_QUOTAS, total: NOTHING };
+      this.workspaceEntries.set(name, workspace);
     }
-    return value;
+    return workspace;
   }
 }

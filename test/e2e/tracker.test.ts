@@ -206,8 +206,8 @@ describe('a tracker on a healthy API server', () => {
 
   it('holds every object created before start() once start() resolves, and is ready', () => {
     expect(tracker.ready()).toBe(true);
-    expect(state.clusterRecord(cluster)?.target.status.capacity).toBeDefined();
-    expect(formatList(state.clusterRecord(cluster)?.target.status.allocatable ?? {})).toEqual({ cpu: '8', memory: '16Gi' });
+    expect(state.clusterRecord(cluster)?.capacity).toBeDefined();
+    expect(formatList(state.clusterRecord(cluster)?.allocatable ?? {})).toEqual({ cpu: '8', memory: '16Gi' });
     expect(allocatedCpu(state, cluster)).toBe('3');
     expect(state.quotas(ns).map((quota) => quota.key)).toEqual([`${ns}/compute`]);
     expect(formatList(state.used(`${ns}/compute`))).toMatchObject({ cpu: '3', placements: '2' });
@@ -239,7 +239,7 @@ describe('a tracker on a healthy API server', () => {
     const grown = nextEvent(tracker, 'change', changeOf('SyncTarget', cluster), 'cluster status');
     await setStatus(cluster, { capacity: { cpu: '16', memory: '32Gi' } });
     await grown;
-    expect(formatList(state.clusterRecord(cluster)?.target.status.allocatable ?? {})).toEqual({ cpu: '16', memory: '32Gi' });
+    expect(formatList(state.clusterRecord(cluster)?.allocatable ?? {})).toEqual({ cpu: '16', memory: '32Gi' });
 
     const raised = nextEvent(tracker, 'change', changeOf('WorkspaceQuota', `${ns}/compute`), 'quota raised');
     await apply(aQuota('compute', { hard: { cpu: '20' } }));

@@ -1,12 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { addLists, listsEqual, type ResourceList } from '../../../src/quantity/index.js';
+import { addLists, formatList, listsEqual, type ResourceList } from '../../../src/quantity/index.js';
 import { clusterConsumption, placementClusters, quotaCharge } from '../../../src/core/charging.js';
 import { selectorMatches } from '../../../src/core/selector.js';
 import { defaultQuotaKey } from '../../../src/core/quotas.js';
 import { objectKey, workspaceKey } from '../../../src/core/workspace.js';
-import type { WorkloadPlacement, WorkspaceQuota } from '../../../src/api/resources.js';
-import { aPlacement, aQuota, placement, quota, stateOf } from '../../builders/objects.js';
+import type { SyncTarget, WorkloadPlacement, WorkspaceQuota } from '../../../src/api/resources.js';
+import { aPlacement, aQuota, aSyncTarget, placement, quota, stateOf, syncTarget } from '../../builders/objects.js';
 
 const CLUSTERS = ['a', 'b', 'c'];
 const NAMESPACES = ['team-a', 'team-b'];
@@ -38,13 +38,21 @@ const quotaArb = fc
   .record({ name: fc.constantFrom('q1', 'q2'), namespace: fc.constantFrom(...NAMESPACES), scoped: fc.boolean() })
   .map((q) => quota(aQuota(q.name, { namespace: q.namespace, hard: { cpu: '1' }, ...(q.scoped ? { scope: { matchLabels: { tier: 'batch' } } } : {}) })));
 
+const targetArb = fc
+  .record({ name: fc.constantFrom(...CLUSTERS), cpu: fc.integer({ min: 1, max: 16 }) })
+  .map((t) => syncTarget(aSyncTarget(t.name, { capacity: { cpu: `${t.cpu}` } })));
+
 type Op =
+  | { op: 'upsertTarget'; target: SyncTarget }
+  | { op: 'deleteTarget'; name: string }
   | { op: 'upsertPlacement'; placement: WorkloadPlacement }
   | { op: 'deletePlacement'; placement: WorkloadPlacement }
   | { op: 'upsertQuota'; quota: WorkspaceQuota }
   | { op: 'deleteQuota'; quota: WorkspaceQuota };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
+  targetArb.map((t) => ({ op: 'upsertTarget' as const, target: t })),
+  fc.constantFrom(...CLUSTERS).map((name) => ({ op: 'deleteTarget' as const, name })),
   placementArb.map((p) => ({ op: 'upsertPlacement' as const, placement: p })),
   placementArb.map((p) => ({ op: 'deletePlacement' as const, placement: p })),
   quotaArb.map((q) => ({ op: 'upsertQuota' as const, quota: q })),
@@ -60,8 +68,15 @@ describe('TrackedState indices', () => {
         const state = stateOf();
         const placements = new Map<string, WorkloadPlacement>();
         const quotas = new Map<string, WorkspaceQuota>();
+        const targets = new Map<string, SyncTarget>();
         for (const op of ops) {
-          if (op.op === 'upsertPlacement') {
+          if (op.op === 'upsertTarget') {
+            state.upsertSyncTarget(op.target);
+            targets.set(op.target.metadata.name, op.target);
+          } else if (op.op === 'deleteTarget') {
+            state.deleteSyncTarget(op.name);
+            targets.delete(op.name);
+          } else if (op.op === 'upsertPlacement') {
             state.upsertPlacement(op.placement);
             placements.set(objectKey(op.placement.metadata), op.placement);
           } else if (op.op === 'deletePlacement') {
@@ -78,8 +93,11 @@ describe('TrackedState indices', () => {
         const all = [...placements.values()];
         for (const cluster of CLUSTERS) {
           const expected = sum(all.filter((p) => placementClusters(p).includes(cluster)).map(clusterConsumption));
+          // What is allocated on a cluster does not depend on whether, or since when, its SyncTarget exists.
           expect(listsEqual(state.allocated(cluster), expected)).toBe(true);
+          expect(formatList(state.clusterRecord(cluster)?.capacity ?? {})).toEqual(formatList(targets.get(cluster)?.status.capacity ?? {}));
         }
+        expect([...state.clusterRecords()].map((record) => record.name).sort()).toEqual([...targets.keys()].sort());
         const charge = (p: WorkloadPlacement) => quotaCharge(p, placementClusters(p).length);
         for (const q of quotas.values()) {
           const ws = workspaceKey(q.metadata);
