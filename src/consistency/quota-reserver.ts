@@ -7,7 +7,6 @@ import {
   decideRound,
   fitInShare,
   hasHeadroom,
-  keptInShare,
   leftInShare,
   othersAvailable,
   ownShare,
@@ -18,12 +17,11 @@ import {
   roundStatus,
   settlePatch,
   usableShare,
-  wantsTopUp,
   type ShareOwner,
 } from '../core/quota-shares.js';
 import { describeViolation } from '../core/messages.js';
 import { quotaLimits } from '../core/quotas.js';
-import { mask, subLists, type Quantity, type ResourceList } from '../quantity/index.js';
+import type { Quantity, ResourceList } from '../quantity/index.js';
 import { BoundedCache } from '../state/bounded-cache.js';
 import { STALE, type QuotaStore } from './quota-store.js';
 
@@ -148,13 +146,10 @@ interface QuotaQueue {
   /** Charges admitted at once from this replica's share, not yet written (docs/consistency.md). */
   answered: QuotaReservation[];
   /**
-   * The write in flight (a record, or a compare-and-swap `round`) and the charges it writes:
-   * admissions at once go on, unless it gives this replica's share back or a round decided to
-   * replace it (`replaces`).
+   * The write in flight and the charges it writes: during a record admissions at once go on; during a
+   * round (which may replace this replica's share) or a record giving the share back (`replaces`) they wait.
    */
-  writing?: { readonly round: boolean; replaces: boolean; readonly charges: readonly QuotaReservation[]; readonly sinceMs: number } | undefined;
-  /** This replica's share runs low while the quota has headroom left: the next turn tops it up with a round. */
-  topUp: boolean;
+  writing?: { readonly replaces: boolean; readonly charges: readonly QuotaReservation[]; readonly sinceMs: number } | undefined;
   /** Holds that fit only if a share in doubt gives its headroom back: decided again when the quota changes. */
   waiting: PendingHold[];
   /** Give this replica's headroom back in the next record (recalled, or stopping). */
@@ -237,8 +232,6 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     // Every attempt, the first and each after a conflict, also decides the holds that have queued
     // meanwhile: under contention a retry then admits everything waiting instead of only its own batch.
     round.join();
-    // And writes every charge admitted at once until now (they go on during the read and the write).
-    answered.push(...queue.answered.splice(0));
     const nowMs = clock();
     outcome.accepted.length = 0;
     outcome.waiting.length = 0;
@@ -250,21 +243,16 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     // A write of these that got no answer may have landed: what the object holds is not written again.
     const toWrite = answered.filter(({ request }) => !batch.releases.has(request) && !anyReservation(quota, (held) => held.request === request));
     const basis = roundBasis(quota, { nowMs, replaced, settling, fallbackUsed: settling ? {} : fallbackUsed(key), answered: toWrite });
-    // Asked to give the share back, at the round's start or since (the watch showed a recall): the
-    // round claims nothing, and keeps nothing of the share.
-    const givesBack = round.giveBack || queue.giveBack;
-    const kept = owner && !givesBack ? keptInShare(quota, owner, toWrite.map((reservation) => reservation.charge), nowMs) : undefined;
     const decision = decideRound({
       limits: quotaLimits(quota),
       used: basis.used,
       certain: basis.certain,
       claimed: othersAvailable(quota, owner, nowMs),
       charges: open.map((pending) => pending.reservation.charge),
-      fraction: givesBack ? undefined : shares?.fraction,
-      kept,
+      // Asked to give its headroom back, at the round's start or since (the watch showed a recall):
+      // this round claims none.
+      fraction: round.giveBack || queue.giveBack ? undefined : shares?.fraction,
     });
-    // Replacing the share: its headroom was counted as free, so nothing more may be admitted from it until this write is answered.
-    if (queue.writing) queue.writing.replaces = !decision.keeps;
     open.forEach((pending, i) => {
       const verdict = decision.verdicts[i];
       if (verdict === 'wait') outcome.waiting.push(pending);
@@ -279,12 +267,12 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
   const answering = (key: string, queue: QuotaQueue | undefined, nowMs: number): boolean =>
     nowMs - (answeredAt.get(key)?.atMs ?? Number.NEGATIVE_INFINITY) <= ANSWERED_WITHIN_MS && (queue?.writing === undefined || nowMs - queue.writing.sinceMs <= ANSWERED_WITHIN_MS);
 
-  /** Not once stopping, nor while a round in flight may replace the share, nor while the API server does not answer. */
+  /** Not once stopping, nor while a write in flight may replace the share or gives it back, nor while the API server does not answer. */
   const mayAdmitAtOnce = (key: string, queue: QuotaQueue | undefined, nowMs: number): boolean => !stopping && !queue?.writing?.replaces && answering(key, queue, nowMs);
 
   /**
    * This replica's share, if it may admit from it at once now (docs/consistency.md): not while a
-   * round in flight may replace it, nor once stopping, nor while the API server does not answer.
+   * write in flight may replace it or gives it back, nor once stopping, nor while the API server does not answer.
    */
   const shareAtOnce = (key: string, quota: WorkspaceQuota, queue: QuotaQueue | undefined, nowMs: number): QuotaShare | undefined => {
     if (!shares || !owner || !mayAdmitAtOnce(key, queue, nowMs)) return undefined;
@@ -292,11 +280,11 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     return share && admitsAtOnce(quota, share, nowMs, shares.ttlMs) && unsettled(quota, queue) < MAX_UNSETTLED ? share : undefined;
   };
 
-  /** The quota, and what this replica's share has left for a charge decided at once now; undefined when it may not admit so. */
+  /** What this replica's share has left for a charge decided at once now; undefined when it may not admit so. */
   const roomAtOnce = (key: string, queue: QuotaQueue | undefined, nowMs: number) => {
     const quota = store.latest(key);
     const share = quota && shareAtOnce(key, quota, queue, nowMs);
-    return share && { quota, left: leftInShare(share, unwritten(queue).map((reservation) => reservation.charge)) };
+    return share && leftInShare(share, unwritten(queue).map((reservation) => reservation.charge));
   };
 
   /**
@@ -305,19 +293,11 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
    * cannot be decided so; the hold then queues.
    */
   const admitAtOnce = (key: string, reservation: QuotaReservation): HoldOutcome | undefined => {
-    const nowMs = clock();
-    const room = roomAtOnce(key, queues.get(key), nowMs);
-    if (!room || !fitInShare(room.left, [reservation.charge])[0]) return undefined;
+    const left = roomAtOnce(key, queues.get(key), clock());
+    if (!left || !fitInShare(left, [reservation.charge])[0]) return undefined;
     const queue = queueOf(key);
     queue.answered.push(reservation);
     counters.atOnce += 1;
-    // Running low at this pace: a round tops the share up now, while admissions at once go on from
-    // what is left (not again while a round, which claims too, is in flight).
-    if (!queue.topUp && !queue.writing?.round && wantsTopUp(room.quota, subLists(room.left, mask(reservation.charge, Object.keys(room.left))), queue.answered.map((answered) => answered.charge), nowMs)) {
-      queue.topUp = true;
-      kick(key, queue);
-      return { ok: true };
-    }
     if (!queue.busy && !queue.recordTimer) {
       queue.recordTimer = setTimeout(() => {
         queue.recordTimer = undefined;
@@ -356,10 +336,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     return plan.answered.length > 0 || spending.length > 0 || giveBack ? plan : undefined;
   };
 
-  /**
-   * The record's JSON patch; the Lease holder settles in it too (unless `alone`), and what its view
-   * counts is spent, not listed.
-   */
+  /** The record's JSON patch; the Lease holder settles in it too (unless `alone`), and what its view counts is spent, not listed. */
   const recordOps = (key: string, plan: RecordPlan, nowMs: number, alone = false) => {
     const { owner: me, quota, share, answered, spending, giveBack } = plan;
     const settling = alone ? undefined : settle?.(key, quota, nowMs);
@@ -390,14 +367,15 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     const bound = Math.min(nowMs + RELEASE_TIMEOUT_MS, ...holdsIn.map((pending) => pending.deadlineMs));
     const signal = AbortSignal.timeout(Math.max(0, bound - nowMs));
     const reservations = spending.map((pending) => pending.reservation);
-    // Giving the share back: nothing more may be admitted at once from it, whatever this replica's copy shows.
-    queue.writing = { round: false, replaces: giveBack, charges: [...answered, ...reservations], sinceMs: nowMs };
+    // Giving the share back: nothing more may be admitted at once from it, whatever this replica's
+    // copy shows (a round may have granted it afresh since the recall was seen).
+    queue.writing = { replaces: giveBack, charges: [...answered, ...reservations], sinceMs: nowMs };
     queue.recordedAtMs = nowMs;
     queue.slotReached = false;
     try {
       const ops = recordOps(key, plan, nowMs);
       let result = await store.patch(key, plan.quota, ops.operations, signal);
-      // A settlement in it tests every share's records, and the other replicas record every 150 ms:
+      // A settlement in it tests every share's records, which the other replicas move every 150 ms:
       // the record alone still applies when only that failed, instead of a compare-and-swap round.
       if (result === STALE && ops.settles) result = await store.patch(key, plan.quota, recordOps(key, plan, nowMs, true).operations, signal);
       answeredAt.set(key, { atMs: clock() });
@@ -436,7 +414,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
    * holds are answered as refused, and their reservations are taken out again by the next round.
    * Holds that must wait for a share's headroom go back to wait for the quota's next change.
    */
-  const round = async (key: string, queue: QuotaQueue, batch: Batch, { fresh, giveBack, topUp }: { fresh: boolean; giveBack: boolean; topUp: boolean }): Promise<string[]> => {
+  const round = async (key: string, queue: QuotaQueue, batch: Batch, { fresh, giveBack }: { fresh: boolean; giveBack: boolean }): Promise<string[]> => {
     const { holds: batchHolds } = batch;
     const outcome: RoundOutcome = { accepted: [], waiting: [] };
     // Holds already past their deadline are refused by the change itself; they do not bound the write.
@@ -454,15 +432,14 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     };
     const charges = queue.answered;
     queue.answered = [];
-    // Admissions at once go on until an attempt decides to replace the share (it takes them all first).
-    queue.writing = { round: true, replaces: false, charges, sinceMs: nowMs };
+    queue.writing = { replaces: true, charges, sinceMs: nowMs };
     try {
       const quota = await store.update(key, roundChange(key, { batch, giveBack, queue, answered: charges, outcome, join }), signal, { fresh });
       answeredAt.set(key, { atMs: clock() });
       // A quota deleted meanwhile limits nothing any more.
       for (const pending of quota ? outcome.accepted : batchHolds) decideOnce(pending, { ok: true });
       counters.byRound += outcome.accepted.length;
-      log.debug({ quota: key, holds: batchHolds.length, admitted: outcome.accepted.length, waiting: outcome.waiting.length, answered: charges.length, giveBack, topUp, kept: queue.writing?.replaces === false, held: quota && reservationCount(quota), ms: clock() - nowMs }, 'quota round written');
+      log.debug({ quota: key, holds: batchHolds.length, admitted: outcome.accepted.length, waiting: outcome.waiting.length, answered: charges.length, giveBack, held: quota && reservationCount(quota), ms: clock() - nowMs }, 'quota round written');
       if (quota) wait(key, queue, outcome.waiting);
       return [];
     } catch (error) {
@@ -509,19 +486,16 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
     for (const pending of turnHolds) pending.inRound = true;
     const releases = queue.releases;
     queue.releases = new Set();
-    // A top-up is a round that writes the answered charges too: no record before it.
-    const topUp = queue.topUp;
-    queue.topUp = false;
     // From the share first, when this replica's copy can be trusted and nothing is to be given back.
-    const spent = !uncertain && releases.size === 0 && !topUp ? await record(key, queue, turnHolds) : { rest: turnHolds, stale: uncertain, maybeWritten: [] };
+    const spent = !uncertain && releases.size === 0 ? await record(key, queue, turnHolds) : { rest: turnHolds, stale: uncertain, maybeWritten: [] };
     spent.maybeWritten.forEach((request) => releases.add(request));
     // Still asked after the record (it did not run, or did not apply): a round writes the answered
     // charges and dissolves this replica's share, which gives it back too.
     const giveBack = queue.giveBack;
     queue.giveBack = false;
     const { rest } = spent;
-    if (!topUp && !needsRound(queue, spent, releases, giveBack)) return spent.stale;
-    const maybeWritten = await round(key, queue, { holds: rest, releases }, { fresh: spent.stale, giveBack: giveBack || stopping, topUp });
+    if (!needsRound(queue, spent, releases, giveBack)) return spent.stale;
+    const maybeWritten = await round(key, queue, { holds: rest, releases }, { fresh: spent.stale, giveBack: giveBack || stopping });
     // Refused holds whose write may have landed: the next round takes them out (or they expire),
     // reading the object afresh, since no copy we hold shows what that write did.
     if (rest.length > 0) for (const request of maybeWritten) queue.releases.add(request);
@@ -532,12 +506,12 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
   const needsRound = (queue: QuotaQueue, spent: Spent, releases: ReadonlySet<string>, giveBack: boolean): boolean =>
     spent.rest.length > 0 || releases.size > 0 || (queue.answered.length > 0 && spent.recorded !== true) || giveBack;
 
-  const pending = (queue: QuotaQueue): boolean => queue.holds.length > 0 || queue.releases.size > 0 || queue.answered.length > 0 || queue.giveBack || queue.topUp;
+  const pending = (queue: QuotaQueue): boolean => queue.holds.length > 0 || queue.releases.size > 0 || queue.answered.length > 0 || queue.giveBack;
 
   /** Answered charges alone wait for the next record slot (fewer, larger records); anything else goes now. */
   const recordLater = (key: string, queue: QuotaQueue): boolean => {
     const waitMs = queue.recordedAtMs + RECORD_DELAY_MS - clock();
-    if (queue.slotReached || waitMs <= 0 || queue.holds.length > 0 || queue.releases.size > 0 || queue.giveBack || queue.topUp) return false;
+    if (queue.slotReached || waitMs <= 0 || queue.holds.length > 0 || queue.releases.size > 0 || queue.giveBack) return false;
     queue.recordTimer = setTimeout(() => {
       queue.recordTimer = undefined;
       queue.slotReached = true;
@@ -556,7 +530,7 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
   const queueOf = (key: string): QuotaQueue => {
     let queue = queues.get(key);
     if (!queue) {
-      queue = { holds: [], releases: new Set(), busy: false, answered: [], waiting: [], giveBack: false, topUp: false, recordedAtMs: Number.NEGATIVE_INFINITY };
+      queue = { holds: [], releases: new Set(), busy: false, answered: [], waiting: [], giveBack: false, recordedAtMs: Number.NEGATIVE_INFINITY };
       queues.set(key, queue);
     }
     return queue;
@@ -656,8 +630,7 @@ interface RoundContext {
   readonly batch: Batch;
   readonly giveBack: boolean;
   readonly queue: QuotaQueue;
-  /** The charges answered at once that it writes: those of its start, and each attempt takes those answered since. */
-  readonly answered: QuotaReservation[];
+  readonly answered: readonly QuotaReservation[];
   readonly outcome: RoundOutcome;
   readonly join: () => void;
 }

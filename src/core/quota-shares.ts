@@ -1,6 +1,6 @@
 import { timestampMs } from '../api/fields.js';
 import type { QuotaReservation, QuotaShare, WorkspaceQuota } from '../api/resources.js';
-import { addLists, amountOf, cmp, floorToUnit, formatList, isNegative, isZero, isZeroList, mask, mulRatio, sub, subLists, subNonNegative, ZERO, type Quantity, type ResourceList } from '../quantity/index.js';
+import { addLists, amountOf, floorToUnit, formatList, isNegative, isZero, isZeroList, mask, mulRatio, sub, subLists, ZERO, type Quantity, type ResourceList } from '../quantity/index.js';
 import { quotaViolation, type Violation } from './fit.js';
 import { admitInOrder, agreedUsage, expiresAtMs, toWireReservation, type WireReservation } from './quota-agreement.js';
 import type { QuotaLimits } from './view.js';
@@ -86,39 +86,10 @@ export function admitsAtOnce(quota: WorkspaceQuota, share: QuotaShare, nowMs: nu
   return quota.status.usedAsOf !== undefined && timestampMs(share.expires) - nowMs >= ttlMs / 2;
 }
 
-const sumOf = (charges: readonly ResourceList[]): ResourceList => charges.reduce<ResourceList>((sum, charge) => addLists(sum, charge), {});
-
 /** What the share has left once the owner's charges not written yet are taken off. */
 export function leftInShare(share: QuotaShare, unwritten: readonly ResourceList[]): ResourceList {
-  return subLists(share.available, mask(sumOf(unwritten), Object.keys(share.available)));
-}
-
-/**
- * What this process's own share keeps through a round that tops it up (docs/consistency.md, "Top-up"):
- * its `available` less the charges the round writes from it, when it may still admit from it;
- * undefined otherwise (the round then replaces it, as any round without a top-up).
- */
-export function keptInShare(quota: WorkspaceQuota, owner: ShareOwner, written: readonly ResourceList[], nowMs: number): ResourceList | undefined {
-  const share = usableShare(quota, owner, nowMs);
-  if (!share) return undefined;
-  return subNonNegative(share.available, mask(sumOf(written), Object.keys(share.available)));
-}
-
-/**
- * Whether to top the share up now, while it still admits at once (docs/consistency.md, "Top-up"):
- * some resource has less `left` in it than the charges this replica admitted from it since its last
- * write (at that pace it runs dry before the next record), and the quota has headroom no reservation
- * or live share holds for each such resource (otherwise a round has nothing to grant).
- */
-export function wantsTopUp(quota: WorkspaceQuota, left: ResourceList, sinceWritten: readonly ResourceList[], nowMs: number): boolean {
-  const spent = sumOf(sinceWritten);
-  // Only what the share holds: a charge also names resources the quota does not limit.
-  const low = Object.keys(left).filter((resource) => !isZero(amountOf(spent, resource)) && cmp(amountOf(left, resource), amountOf(spent, resource)) < 0);
-  if (low.length === 0) return false;
-  const live = (reservation: QuotaReservation): boolean => expiresAtMs(reservation) > nowMs;
-  let claimed = agreedUsage(quota, {}, [...quota.status.reservations.filter(live), ...shareReservations(quota, live)]);
-  for (const share of Object.values(quota.status.shares)) if (!isExpired(share, nowMs)) claimed = addLists(claimed, share.available);
-  return low.every((resource) => cmp(amountOf(quota.spec.hard, resource), amountOf(claimed, resource)) > 0);
+  const spent = unwritten.reduce<ResourceList>((sum, charge) => addLists(sum, charge), {});
+  return subLists(share.available, mask(spent, Object.keys(share.available)));
 }
 
 /** Which of these charges, in order, `left` fits (each one taken leaves less for the next). */
@@ -426,8 +397,6 @@ export interface RoundInput {
   readonly charges: readonly ResourceList[];
   /** This replica's share fraction; undefined: no share is claimed. */
   readonly fraction?: Quantity | undefined;
-  /** What this replica's own share keeps through the round ({@link keptInShare}); undefined: the round replaces it. */
-  readonly kept?: ResourceList | undefined;
 }
 
 /** A hold's verdict: admitted (undefined), refused, or to be decided again once the quota changes. */
@@ -437,13 +406,8 @@ export interface RoundDecision {
   readonly verdicts: RoundVerdict[];
   /** Whether the other shares' headroom is asked back (a hold waits for it). */
   readonly recallOthers: boolean;
-  /** This replica's share after the round (what it keeps plus what it claims); undefined when none. */
+  /** The headroom this replica claims for its share; undefined when none. */
   readonly grant?: ResourceList | undefined;
-  /**
-   * The share keeps what it had: admissions at once from it may go on while the round is in flight.
-   * Otherwise the round counted the share's headroom as free and replaces it.
-   */
-  readonly keeps: boolean;
 }
 
 /**
@@ -453,26 +417,9 @@ export interface RoundDecision {
  * round admits: then it does not fit on what is really held, so the refusal is final. Between the
  * two it waits, and the round recalls the other shares' headroom when there is any. A round that
  * left nobody waiting and did not refuse everything claims `fraction` of what is left for this replica.
- *
- * With `kept`, this replica's own remainder counts as spent too, and the share keeps it (plus what
- * the round claims), so admissions at once from it can go on while the round is in flight. A hold
- * that would then wait is decided again with the remainder free, replacing the share: no recall
- * ever frees a replica's own remainder, so such a hold would otherwise wait for nothing.
  */
 export function decideRound(input: RoundInput): RoundDecision {
-  const { kept } = input;
-  if (kept) {
-    const keeping = decideOn(input, addLists(input.claimed, kept));
-    if (!keeping.verdicts.includes('wait')) {
-      const share = addLists(kept, keeping.grant ?? {});
-      return { ...keeping, keeps: true, grant: isZeroList(share) ? undefined : share };
-    }
-  }
-  return { ...decideOn(input, input.claimed), keeps: false };
-}
-
-function decideOn(input: RoundInput, claimed: ResourceList): Omit<RoundDecision, 'keeps'> {
-  const { limits, used, certain, charges, fraction } = input;
+  const { limits, used, certain, claimed, charges, fraction } = input;
   const upper = admitInOrder(limits, addLists(used, claimed), charges);
   const admitted = charges.reduce<ResourceList>((sum, charge, i) => (upper[i] ? sum : addLists(sum, charge)), {});
   const lower = addLists(certain, admitted);

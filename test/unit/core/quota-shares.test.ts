@@ -12,7 +12,6 @@ import {
   decideRound,
   fitInShare,
   grantOf,
-  keptInShare,
   leftInShare,
   othersAvailable,
   recordShare,
@@ -21,7 +20,6 @@ import {
   roundBasis,
   settlePatch,
   usableShare,
-  wantsTopUp,
   type ShareOwner,
 } from '../../../src/core/quota-shares.js';
 import { quotaLimits } from '../../../src/core/quotas.js';
@@ -122,36 +120,6 @@ describe('fitInShare', () => {
   });
 });
 
-describe('keptInShare', () => {
-  it.each([
-    ['its available less the charges the round writes', {}, ['1', '2'], { cpu: '1' }],
-    ['never below zero', {}, ['3', '2'], { cpu: '0' }],
-    ['none when recalled: the round replaces it', { recalled: true }, [], undefined],
-    ["none when it is an earlier process's", { instance: 'i0' }, [], undefined],
-    ['none once expired', { expires: EARLIER }, [], undefined],
-  ])('%s', (_what, spec: ShareSpec, written, kept) => {
-    const kept_ = keptInShare(withShares({ a: spec }), A, written.map((cpu) => list({ cpu })), NOW);
-    expect(kept_ && formatList(kept_)).toEqual(kept);
-  });
-});
-
-describe('wantsTopUp', () => {
-  const since = (...cpus: string[]) => cpus.map((cpu) => list({ cpu }));
-  it.each([
-    ['less left than admitted since the last write, headroom unclaimed: yes', {}, '1', since('1', '1'), true],
-    ['as much left as admitted since: not yet', {}, '2', since('1', '1'), false],
-    ['nothing admitted since: no', {}, '0', since(), false],
-    // hard 10: used 2, the shared list 1, a holds 4 (with 1 of its own reserved), b 2.
-    ['every unit held by used, reservations and the shares: nothing to grant, no', { used: { cpu: '2' }, b: '2' }, '1', since('2'), false],
-    ['an expired share holds nothing: yes', { used: { cpu: '2' }, b: '2', bExpired: true }, '1', since('2'), true],
-  ])('%s', (_what, spec: { used?: Record<string, string>; b?: string; bExpired?: boolean }, left, sinceWritten, wanted) => {
-    const shares: Record<string, ShareSpec> = { a: { available: { cpu: '4' }, reservations: [reservation('r1')] } };
-    if (spec.b) shares.b = { available: { cpu: spec.b }, instance: 'j1', expires: spec.bExpired ? EARLIER : LATER };
-    const status = { ...(spec.used ? { used: spec.used } : {}), reservations: spec.used ? [toWireReservation(reservation('r0'))] : [] };
-    expect(wantsTopUp(withShares(shares, status), list({ cpu: left }), sinceWritten, NOW)).toBe(wanted);
-  });
-});
-
 describe('recordShare', () => {
   const q = withShares({ 'web/0': { available: { cpu: '5' }, records: 3 } }, { usedAsOf: '9' });
   const share = q.status.shares['web/0']!;
@@ -215,48 +183,6 @@ describe('decideRound', () => {
 
   it('claims nothing without a fraction (shares off)', () => {
     expect(decide('0', '0', '0', ['1'], { shares: false }).grant).toBeUndefined();
-  });
-
-  describe('keeping the own share (a top-up)', () => {
-    const keep = (used: string, claimed: string, kept: string, cpus: string[]) =>
-      decideRound({ limits, used: list({ cpu: used }), certain: list({ cpu: used }), claimed: list({ cpu: claimed }), charges: charges(...cpus), fraction: HALF, kept: list({ cpu: kept }) });
-
-    it.each([
-      // used 2, others claim 2, own remainder 2: 4 left in the pool, half of it added to the remainder.
-      ['nothing waits: the share keeps its remainder and gains half of the pool', '2', '2', '2', [], [], true, { cpu: '4' }],
-      // 3 left after it: half is 1.5, claimed in whole units.
-      ['a hold that fits in the pool is admitted from it; the remainder stays', '2', '2', '2', ['1'], ['admit'], true, { cpu: '3' }],
-      // 4 in the pool, the remainder 2: a hold of 5 fits only with the remainder, which no recall frees.
-      // Admitted from the pool and the remainder together (9 of 10), a new share of half the 1 left.
-      ['a hold that fits only with the own remainder: decided again with it free, the share replaced', '2', '2', '2', ['5'], ['admit'], false, { cpu: '500m' }],
-      ['refused even with the remainder free: refused, the remainder kept, nothing claimed', '2', '0', '2', ['9'], ['refuse'], true, { cpu: '2' }],
-      ['no pool left: the remainder alone', '6', '2', '2', [], [], true, { cpu: '2' }],
-    ])('%s', (_what, used, claimed, kept, cpus, verdicts, keeps, grant) => {
-      const decision = keep(used, claimed, kept, cpus);
-      expect(decision.verdicts.map(verdictOf)).toEqual(verdicts);
-      expect(decision.keeps).toBe(keeps);
-      expect(decision.grant && formatList(decision.grant)).toEqual(grant);
-    });
-
-    it('never grants beyond hard, never leaves a hold waiting on its own remainder, and a kept share is never smaller than the remainder (property)', () => {
-      const amount = fc.integer({ min: 0, max: 6 });
-      fc.assert(
-        fc.property(amount, amount, amount, fc.array(fc.integer({ min: 0, max: 6 }), { maxLength: 4 }), (used, claimed, kept, cpus) => {
-          fc.pre(used + claimed + kept <= 10);
-          const decision = keep(String(used), String(claimed), String(kept), cpus.map(String));
-          const admitted = cpus.reduce((sum, cpu, i) => (decision.verdicts[i] === undefined ? sum + cpu : sum), 0);
-          const share = decision.grant ? Number(formatList(decision.grant).cpu?.replace('m', 'e-3') ?? 0) : 0;
-          // The others' claims and every admitted charge, beside the share: within hard.
-          expect(used + claimed + admitted + share).toBeLessThanOrEqual(10);
-          if (decision.keeps) expect(share).toBeGreaterThanOrEqual(kept);
-          // Waiting only on what others claim (or doubt): with the remainder free, it would not fit either.
-          cpus.forEach((cpu, i) => {
-            if (decision.verdicts[i] === 'wait') expect(decision.keeps).toBe(false);
-            if (decision.verdicts[i] === 'wait') expect(used + cpu).toBeLessThanOrEqual(10);
-          });
-        }),
-      );
-    });
   });
 
   it('admits only on the upper bound with every claim counted, refuses only on the lower bound, never beyond hard (property)', () => {
