@@ -23,27 +23,19 @@ export interface Headroom {
 }
 
 /**
- * The same names make the same array: clusters and quotas are mostly written with the same few
- * resources, and a decision then finds one shared array in the CPU cache instead of one per record.
- * Bounded like the parse cache of quantities: past the limit, arrays are merely not shared.
+ * How a headroom's sorted resource names are kept: the state shares one array per set of names
+ * (its interner), since clusters and quotas are mostly written with the same few resources and a
+ * decision then finds one shared array in the CPU cache instead of one per record.
  */
-const SHARED_LIMIT = 1024;
-const sharedNames = new Map<string, readonly string[]>();
+export type ShareNames = (names: string[]) => readonly string[];
 
-function shared(names: string[]): readonly string[] {
-  const key = JSON.stringify(names);
-  const known = sharedNames.get(key);
-  if (known) return known;
-  const frozen = Object.freeze(names);
-  if (sharedNames.size < SHARED_LIMIT) sharedNames.set(key, frozen);
-  return frozen;
-}
+const ownNames: ShareNames = (names) => Object.freeze(names);
 
 /** Room is exact, in nanos, before it is rounded: limit − used. */
 const roomIn = (limits: ResourceList, used: ResourceList, name: string): bigint => amountOf(limits, name).nanos - amountOf(used, name).nanos;
 
 /** The room under `limits` beside `used`: every name of `limits`, and for clusters also those only `used` holds. */
-export function headroomOf(limits: ResourceList, used: ResourceList, unlistedUnlimited: boolean): Headroom {
+export function headroomOf(limits: ResourceList, used: ResourceList, unlistedUnlimited: boolean, shared: ShareNames = ownNames): Headroom {
   const names = Object.keys(limits);
   // Without a limit a resource's room is 0 − used: for a cluster, what is allocated beyond its allocatable counts too.
   if (!unlistedUnlimited) for (const name of Object.keys(used)) if (!Object.hasOwn(limits, name)) names.push(name);
@@ -56,7 +48,7 @@ export function headroomOf(limits: ResourceList, used: ResourceList, unlistedUnl
  * the smaller of the two: a request surely fits both exactly when it surely fits this (rounding keeps
  * the order, so the smaller double is the smaller room's).
  */
-export function headroomUnderBoth(first: ResourceList, second: ResourceList, used: ResourceList): Headroom {
+export function headroomUnderBoth(first: ResourceList, second: ResourceList, used: ResourceList, shared: ShareNames = ownNames): Headroom {
   const names = Object.keys(first);
   for (const name of Object.keys(second)) if (!Object.hasOwn(first, name)) names.push(name);
   const ordered = shared(names.sort());

@@ -1,7 +1,7 @@
 import { timestampMs } from '../api/fields.js';
 import type { SyncTarget } from '../api/resources.js';
 import { conditionProblem, freshForMs } from '../core/cluster-health.js';
-import { headroomOf, type Headroom } from '../core/headroom.js';
+import { headroomOf, type Headroom, type ShareNames } from '../core/headroom.js';
 import type { ClusterView, NodeSummary } from '../core/view.js';
 import { scaleByRatios, type ResourceList } from '../quantity/index.js';
 
@@ -77,9 +77,9 @@ export class ClusterRecord implements ClusterView {
   }
 
   /** The room under allocatable × overcommit beside {@link allocated}, kept until either changes. */
-  headroom(overcommit: ResourceList): Headroom {
+  headroom(overcommit: ResourceList, shareNames?: ShareNames): Headroom {
     if (this.room === undefined || this.roomBy !== overcommit || this.roomBeside !== this.allocated) {
-      this.room = headroomOf(this.effectiveAllocatable(overcommit), this.allocated, false);
+      this.room = headroomOf(this.effectiveAllocatable(overcommit), this.allocated, false, shareNames);
       this.roomBy = overcommit;
       this.roomBeside = this.allocated;
     }

@@ -23,6 +23,7 @@ export class Interner {
   private readonly lists = new BoundedCache<ResourceList>(4_096);
   private readonly labelSets = new BoundedCache<Readonly<Record<string, string>>>(4_096);
   private readonly selectors = new BoundedCache<LabelSelector>(1_024);
+  private readonly nameLists = new BoundedCache<readonly string[]>(1_024);
 
   name(name: string): string {
     return this.names.share(name, name);
@@ -35,6 +36,9 @@ export class Interner {
   labels(labels: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
     return this.labelSets.share(JSON.stringify(labels), Object.freeze(labels));
   }
+
+  /** The sorted resource names of a cluster's or a quota's headroom (a few sets for the whole population), frozen. */
+  resourceNames = (names: string[]): readonly string[] => this.nameLists.share(JSON.stringify(names), Object.freeze(names));
 
   /** Quotas' scope selectors (most quotas of a kind select alike, `tier: batch`); not frozen: the parsed object holds it too. */
   selector(selector: LabelSelector): LabelSelector {

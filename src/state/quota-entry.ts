@@ -1,5 +1,5 @@
 import type { LabelSelector, WorkspaceQuota } from '../api/resources.js';
-import { headroomUnderBoth, type Headroom } from '../core/headroom.js';
+import { headroomUnderBoth, type Headroom, type ShareNames } from '../core/headroom.js';
 import type { QuotaLimits } from '../core/view.js';
 import type { ResourceList } from '../quantity/index.js';
 
@@ -32,9 +32,9 @@ export class QuotaEntry implements QuotaLimits {
   }
 
   /** The room under both the hard and the soft limits beside {@link used}, kept until the usage changes. */
-  headroom(): Headroom {
+  headroom(shareNames?: ShareNames): Headroom {
     if (this.room === undefined || this.roomBeside !== this.used) {
-      this.room = headroomUnderBoth(this.hard, this.soft, this.used);
+      this.room = headroomUnderBoth(this.hard, this.soft, this.used, shareNames);
       this.roomBeside = this.used;
     }
     return this.room;

@@ -144,12 +144,12 @@ export class TrackedState implements StateView {
 
   /** The records this state made keep their room; any other view of a cluster is checked exactly. */
   clusterHeadroom(cluster: ClusterView, overcommit: ResourceList): Headroom | undefined {
-    return cluster instanceof ClusterRecord ? cluster.headroom(overcommit) : undefined;
+    return cluster instanceof ClusterRecord ? cluster.headroom(overcommit, this.interned.resourceNames) : undefined;
   }
 
   /** Quotas of this state keep their room; a default quota (made per decision from the config) is checked exactly. */
   quotaHeadroom(quota: QuotaLimits): Headroom | undefined {
-    return quota instanceof QuotaEntry ? quota.headroom() : undefined;
+    return quota instanceof QuotaEntry ? quota.headroom(this.interned.resourceNames) : undefined;
   }
 
   clusterRecords(): Iterable<ClusterRecord> {

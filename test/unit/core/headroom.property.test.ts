@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { headroomOf, headroomUnderBoth, surelyFits } from '../../../src/core/headroom.js';
+import { Interner } from '../../../src/state/interner.js';
 import { sumExceeds, ZERO, type Quantity, type ResourceList } from '../../../src/quantity/index.js';
 
 const q = (nanos: bigint): Quantity => ({ nanos, format: 'DecimalSI' });
@@ -48,9 +49,10 @@ describe('surelyFits', () => {
     );
   });
 
-  it('keeps names apart that a joined key would confuse', () => {
-    const joined = headroomOf(listOf({ 'a\nb': 10n }), {}, true);
-    const split = headroomOf(listOf({ a: 0n, b: 0n }), {}, true);
+  it('keeps names apart that a joined key would confuse, shared through the state\'s interner', () => {
+    const { resourceNames } = new Interner();
+    const joined = headroomOf(listOf({ 'a\nb': 10n }), {}, true, resourceNames);
+    const split = headroomOf(listOf({ a: 0n, b: 0n }), {}, true, resourceNames);
     expect([joined.names, split.names, surelyFits(split, listOf({ a: 1n }))]).toEqual([['a\nb'], ['a', 'b'], false]);
   });
 

@@ -30,6 +30,14 @@ describe('Interner', () => {
     expect(Object.isFrozen(labels)).toBe(true);
   });
 
+  it("shares a headroom's resource names, frozen, one array per set of names", () => {
+    const { resourceNames } = new Interner();
+    const names = resourceNames(['cpu', 'memory']);
+    expect(resourceNames(['cpu', 'memory'])).toBe(names);
+    expect(resourceNames(['cpu'])).not.toBe(names);
+    expect(Object.isFrozen(names)).toBe(true);
+  });
+
   it('is bounded: a full table starts over, so churning values cannot grow it', () => {
     const interner = new Interner();
     const first = interner.list(list({ cpu: '1' }));
