@@ -19,6 +19,11 @@ export interface CreateLoadOptions {
   spec?: Record<string, unknown>;
   /** Name prefix (default `load`). */
   prefix?: string;
+  /**
+   * Refusals a client would retry (the same create, after 100 ms, up to 20 times): kept apart in
+   * `retried`, and the create's last answer is its outcome. None by default.
+   */
+  retry?: (refusal: Refusal) => boolean;
 }
 
 export interface Refusal {
@@ -42,8 +47,12 @@ export interface CreateLoad {
 export interface LoadResult {
   created: number;
   refused: Refusal[];
+  /** Answers `retry` chose to retry, in order. */
+  retried: Refusal[];
   seconds: number;
 }
+
+const RETRIES = 20;
 
 export function startCreateLoad(opts: CreateLoadOptions): CreateLoad {
   const agent = new https.Agent({ keepAlive: true, ca: opts.ca, maxSockets: opts.concurrency ?? 2 });
@@ -55,28 +64,43 @@ export function startCreateLoad(opts: CreateLoadOptions): CreateLoad {
   let sent = 0;
   let created = 0;
   const refused: Refusal[] = [];
+  const retried: Refusal[] = [];
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 100));
+
+  /** One create, retried while `retry` says so; a retry answered 409 means an earlier attempt was stored. */
+  const create = async (body: string): Promise<void> => {
+    for (let attempt = 0; ; attempt++) {
+      const res = await post(agent, url, opts.token, body);
+      if (res.status === 201 || (res.status === 409 && attempt > 0)) created++;
+      else if (attempt < RETRIES && opts.retry?.(res) && !stopped) {
+        retried.push(res);
+        await pause();
+        continue;
+      } else refused.push(res);
+      // The API server itself is unreachable (a test stopped it): pace the next create instead of spinning.
+      if (res.status === 0) await pause();
+      return;
+    }
+  };
 
   const worker = async (): Promise<void> => {
     while (!stopped && sent < max && Date.now() < deadline) {
       const name = `${opts.prefix ?? 'load'}-${sent++}`;
-      const body = JSON.stringify({
-        apiVersion: 'tmc.kcp.io/v1alpha1',
-        kind: 'WorkloadPlacement',
-        metadata: { name },
-        spec: opts.spec ?? { resourceRequirements: { cpu: '1m', memory: '1Mi' } },
-      });
-      const res = await post(agent, url, opts.token, body);
-      if (res.status === 201) created++;
-      else refused.push(res);
-      // The API server itself is unreachable (a test stopped it): pace the retries instead of spinning.
-      if (res.status === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      await create(
+        JSON.stringify({
+          apiVersion: 'tmc.kcp.io/v1alpha1',
+          kind: 'WorkloadPlacement',
+          metadata: { name },
+          spec: opts.spec ?? { resourceRequirements: { cpu: '1m', memory: '1Mi' } },
+        }),
+      );
     }
   };
   const workers = Array.from({ length: opts.concurrency ?? 2 }, worker);
   const finished = async (): Promise<LoadResult> => {
     await Promise.all(workers);
     agent.destroy();
-    return { created, refused, seconds: (Date.now() - started) / 1000 };
+    return { created, refused, retried, seconds: (Date.now() - started) / 1000 };
   };
   return {
     created: () => created,
