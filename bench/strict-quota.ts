@@ -23,6 +23,7 @@
  *   BENCH_STRICT_SIDES        a comma-separated subset of the paths, for quick runs (default all; a ratio to a path left out prints as NaN)
  *   BENCH_STRICT_LOG_DIR      keep the replicas' logs here (with BENCH_STRICT_LOG_LEVEL=debug: every round and record)
  *   BENCH_STRICT_PROFILE_DIR  each replica writes a CPU profile (node --cpu-prof) here when it stops
+ *   BENCH_STRICT_REQUESTS     set: print every kind of request the API server was asked during each burst
  */
 import { spawn } from 'node:child_process';
 import { closeSync, cpSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -68,8 +69,8 @@ const say = (line: string): void => void process.stderr.write(`[strict-quota] ${
 const median = (values: readonly number[]): number => summarize(values).p50;
 const spread = (values: readonly number[]): string => `${fmt(Math.min(...values))}–${fmt(Math.max(...values))}`;
 
-/** kube-apiserver's request counter for writes of a resource's status (every code; 409s apart). */
-function statusWrites(state: ControlPlaneState, resource: string): Promise<{ total: number; conflicts: number }> {
+/** kube-apiserver's `apiserver_request_total`, summed by verb, resource, subresource and code (`PATCH workspacequotas status 409`). */
+function requestCounts(state: ControlPlaneState): Promise<Map<string, number>> {
   return new Promise((resolve, reject) => {
     const url = new URL('/metrics', state.server);
     const req = request(url, { ca: readFileSync(state.caFile), headers: { authorization: `Bearer ${state.adminToken}` } }, (res) => {
@@ -77,14 +78,33 @@ function statusWrites(state: ControlPlaneState, resource: string): Promise<{ tot
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
       res.on('end', () => {
-        const lines = text.split('\n').filter((line) => line.startsWith('apiserver_request_total{') && line.includes(`resource="${resource}"`) && line.includes('subresource="status"') && /verb="(PATCH|UPDATE|APPLY)"/.test(line));
-        const count = (selected: string[]) => selected.reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
-        resolve({ total: count(lines), conflicts: count(lines.filter((line) => line.includes('code="409"'))) });
+        const counts = new Map<string, number>();
+        for (const line of text.split('\n')) {
+          if (!line.startsWith('apiserver_request_total{')) continue;
+          const key = ['verb', 'resource', 'subresource', 'code'].map((label) => new RegExp(`[{,]${label}="([^"]*)"`).exec(line)?.[1] || '-').join(' ');
+          counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+        }
+        resolve(counts);
       });
     });
     req.on('error', reject);
     req.end();
   });
+}
+
+/** What the API server was asked between two readings of its counters, largest first. */
+function requestsBetween(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): [string, number][] {
+  return [...after]
+    .map(([key, n]): [string, number] => [key, n - (before.get(key) ?? 0)])
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1]);
+}
+
+/** Writes of a resource's status (every code; 409s apart) among what the API server was asked. */
+function statusWrites(requests: readonly [string, number][], resource: string): { total: number; conflicts: number } {
+  const writes = requests.filter(([key]) => /^(PATCH|UPDATE|APPLY) /.test(key) && key.includes(` ${resource} status `));
+  const count = (selected: [string, number][]) => selected.reduce((sum, [, n]) => sum + n, 0);
+  return { total: count(writes), conflicts: count(writes.filter(([key]) => key.endsWith(' 409'))) };
 }
 
 /** Clusters with room for everything: the bench measures the quota, not capacity. */
@@ -254,20 +274,22 @@ interface Measured {
 async function measure(clients: Clients, side: Side, namespace: string, k: number, concurrency: number): Promise<Measured> {
   const quota = side === 'builtin' || side === 'strict';
   const total = k + EXTRA;
-  const before = await statusWrites(clients.state, 'workspacequotas');
+  const before = await requestCounts(clients.state);
   const cpuBefore = cpuMs(clients.state.apiserver.pid);
   const result = await burst(clients.api, namespace, total, concurrency);
   if (result.other.length > 0) throw new Error(`${side}: ${result.other.length} unexpected answers (${result.admitted} admitted, ${result.refused} refused for the quota): ${[...new Set(result.other)].slice(0, 3).join(' | ')}`);
   const expected = quota ? k : total;
   if (result.admitted !== expected || result.refused !== total - expected) throw new Error(`${side}: admitted ${result.admitted} and refused ${result.refused} of ${total}; expected exactly ${expected} admitted`);
   if (side === 'strict') await settled(clients.api, namespace, k);
-  const after = await statusWrites(clients.state, 'workspacequotas');
   const apiserverCpu = (cpuMs(clients.state.apiserver.pid) - cpuBefore) / result.admitted;
+  const requests = requestsBetween(before, await requestCounts(clients.state));
+  if (process.env.BENCH_STRICT_REQUESTS) say(`${side}: the API server was asked ${requests.map(([key, n]) => `${n}× ${key}`).join(', ')}`);
   const latency = summarize(result.latencies);
   const measured: Measured = { rate: result.admitted / result.seconds, apiserverCpu, p50: latency.p50, p99: latency.p99 };
   if (side === 'strict') {
-    measured.writesPerAdmitted = (after.total - before.total) / result.admitted;
-    measured.conflicts = after.conflicts - before.conflicts;
+    const writes = statusWrites(requests, 'workspacequotas');
+    measured.writesPerAdmitted = writes.total / result.admitted;
+    measured.conflicts = writes.conflicts;
   }
   return measured;
 }
