@@ -392,7 +392,8 @@ function apiServerArgs(s: ApiServerSettings): string[] {
     // Without it a graceful stop waits for open watches to end on their own (up to the 60 s shutdown
     // timeout); with it the server closes them, as a rolling restart would, and exits in seconds.
     '--shutdown-watch-termination-grace-period=2s',
-    '--profiling=false',
+    // KUBE_APISERVER_PROFILING=1 serves /debug/pprof to the admin (benchmarks: where the API server's CPU goes).
+    `--profiling=${process.env.KUBE_APISERVER_PROFILING === '1'}`,
   ];
 }
 
