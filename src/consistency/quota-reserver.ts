@@ -417,8 +417,11 @@ export function createQuotaReserver(options: QuotaReserverOptions): QuotaReserve
   const round = async (key: string, queue: QuotaQueue, batch: Batch, { fresh, giveBack }: { fresh: boolean; giveBack: boolean }): Promise<string[]> => {
     const { holds: batchHolds } = batch;
     const outcome: RoundOutcome = { accepted: [], waiting: [] };
-    // Holds already past their deadline are refused by the change itself; they do not bound the write.
+    // Holds already past their deadline (a record ahead of them in this turn used up their time) are
+    // refused now, not when the write's read comes back: with the API server stopped it would not,
+    // and they must not wait on a write they do not bound. Nothing is written for them.
     const nowMs = clock();
+    openHolds(key, batchHolds, nowMs);
     const ahead = batchHolds.map((pending) => pending.deadlineMs).filter((deadlineMs) => deadlineMs > nowMs);
     const boundMs = ahead.length > 0 ? Math.min(...ahead) : nowMs + RELEASE_TIMEOUT_MS;
     const signal = AbortSignal.timeout(boundMs - nowMs);

@@ -23,6 +23,8 @@ export class FakeQuotaApi implements QuotaStatusApi {
    * `applied` lands but its answer never comes back. Then writes answer normally again.
    */
   stallNext: 'unapplied' | 'applied' | undefined;
+  /** Every call, reads included, hangs until its signal aborts while this is set, as a SIGSTOPped API server; nothing lands. */
+  stopped = false;
   /** Watchers: each gets a copy of the object after every change, on a later turn, as a watch delivers it. */
   readonly watchers: ((object: unknown) => void)[] = [];
 
@@ -45,12 +47,14 @@ export class FakeQuotaApi implements QuotaStatusApi {
     for (const watcher of this.watchers) setImmediate(() => watcher(copy));
   }
 
-  get(): Promise<unknown> {
+  get(_ref: QuotaRef, signal: AbortSignal): Promise<unknown> {
+    if (this.stopped) return aborted(signal);
     return Promise.resolve(structuredClone(this.object));
   }
 
   async patchStatus(_ref: QuotaRef, resourceVersion: string, status: object, signal: AbortSignal): Promise<unknown> {
     await Promise.resolve(); // answers on a later turn, as a network call would
+    if (this.stopped) return aborted(signal);
     this.patches += 1;
     this.beforeWrite?.(this);
     const stall = this.stallNext;
@@ -67,6 +71,7 @@ export class FakeQuotaApi implements QuotaStatusApi {
 
   async jsonPatchStatus(_ref: QuotaRef, operations: readonly JsonPatchOperation[], signal: AbortSignal): Promise<unknown> {
     await Promise.resolve();
+    if (this.stopped) return aborted(signal);
     this.beforeWrite?.(this);
     const stall = this.stallNext;
     this.stallNext = undefined;

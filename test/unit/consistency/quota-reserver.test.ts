@@ -166,7 +166,7 @@ describe('createQuotaReserver', () => {
     const apis: Record<string, FakeQuotaApi> = { [KEY]: first, 'team-a/z-small': second };
     const byName = { compute: first, 'z-small': second } as Record<string, FakeQuotaApi>;
     const api = {
-      get: (ref: QuotaRef) => byName[ref.name]!.get(),
+      get: (ref: QuotaRef, signal: AbortSignal) => byName[ref.name]!.get(ref, signal),
       patchStatus: (ref: QuotaRef, rv: string, status: object, signal: AbortSignal) => byName[ref.name]!.patchStatus(ref, rv, status, signal),
       jsonPatchStatus: (ref: QuotaRef, operations: readonly JsonPatchOperation[], signal: AbortSignal) => byName[ref.name]!.jsonPatchStatus(ref, operations, signal),
     };
@@ -399,6 +399,26 @@ describe('QuotaStore', () => {
         now += 1_001;
         const refused = await reserver.reserve(hold('r2', '1', { deadlineMs: now + 100 }));
         expect(refused).toEqual({ ok: false, message: "could not confirm quota team-a/compute in time: the API server did not answer before the request's deadline; retry" });
+      });
+
+      it("answers a hold its share does not fit by its own deadline while the API server is stopped, though the record ahead of it used up that time", async () => {
+        // A clock that moves: the record's wait and the round after it are measured in real time.
+        const startedAt = Date.now();
+        const clock = () => NOW + (Date.now() - startedAt);
+        const api = new FakeQuotaApi(settled('10', { shares: { a: mine('1') } }));
+        const { reserver } = replica(api, { shareAs: 'a', watch: true, clock });
+        api.stopped = true;
+        // Both start in one turn: `small` fits the share and goes in a record, `big` does not and is
+        // left for a compare-and-swap round after it. The record hangs until the earliest deadline, big's.
+        const small = reserver.reserve(hold('small', '1', { deadlineMs: NOW + 2_000 }));
+        const big = reserver.reserve(hold('big', '5', { deadlineMs: NOW + 300 }));
+        const answered = await big;
+        expect({ answered, inTime: clock() - NOW < 1_000 }).toEqual({
+          answered: { ok: false, message: "could not reserve on quota team-a/compute before the request's deadline; try again" },
+          inTime: true,
+        });
+        expect(await small).toEqual({ ok: false, message: "could not confirm quota team-a/compute in time: the API server did not answer before the request's deadline; retry" });
+        expect(api.allReservations()).toEqual([]);
       });
 
       it.each([
