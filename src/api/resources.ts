@@ -140,6 +140,13 @@ export const quotaReservationField = z.object({
 export type QuotaReservation = z.output<typeof quotaReservationField>;
 
 /**
+ * A list of reservations, as the CRD has it (`x-kubernetes-list-type: atomic`): a request listed
+ * twice is accepted, as the API server accepts it. It is counted twice, which only over-counts, and
+ * every write that drops a request (settled, expired, given back) drops each of its entries.
+ */
+const reservationsField = z.array(quotaReservationField).default([]);
+
+/**
  * A replica's share of a quota's headroom (docs/consistency.md, "Shares"): claimed by
  * compare-and-swap, spent by its owner alone with JSON patches guarded by `epoch`, which any other
  * writer changes when it takes `available` back.
@@ -159,10 +166,7 @@ export const quotaShareField = z.object({
   /** Another writer needs the headroom: the owner records what it admitted and gives the rest back. */
   recalled: z.boolean().default(false),
   /** What the owner admitted from the share and the status writer has not counted in `used` yet. */
-  reservations: z
-    .array(quotaReservationField)
-    .superRefine(uniqueBy((reservation) => reservation.request, 'reservation request'))
-    .default([]),
+  reservations: reservationsField,
 });
 
 export type QuotaShare = z.output<typeof quotaShareField>;
@@ -191,10 +195,7 @@ export const workspaceQuotaSchema = z.object({
       summary: z.record(z.string(), z.string()).optional(),
       phase: z.enum(['Active', 'Exceeded']).optional(),
       conditions: conditionsField,
-      reservations: z
-        .array(quotaReservationField)
-        .superRefine(uniqueBy((reservation) => reservation.request, 'reservation request'))
-        .default([]),
+      reservations: reservationsField,
       /** The WorkloadPlacement resourceVersion whose view `used` was computed from. */
       usedAsOf: z.string().optional(),
       /** Counts the compare-and-swap rounds that wrote reservations: a settling patch tests it, so it applies only to what it has seen. */
