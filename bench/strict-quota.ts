@@ -71,6 +71,9 @@ const say = (line: string): void => void process.stderr.write(`[strict-quota] ${
 const median = (values: readonly number[]): number => summarize(values).p50;
 const spread = (values: readonly number[]): string => `${fmt(Math.min(...values))}–${fmt(Math.max(...values))}`;
 
+/** The labels a request is counted by, each with the pattern that reads it off a metric line. */
+const REQUEST_LABELS = ['verb', 'resource', 'subresource', 'code'].map((label) => new RegExp(`[{,]${label}="([^"]*)"`));
+
 /** kube-apiserver's `apiserver_request_total`, summed by verb, resource, subresource and code (`PATCH workspacequotas status 409`). */
 function requestCounts(state: ControlPlaneState): Promise<Map<string, number>> {
   return new Promise((resolve, reject) => {
@@ -83,7 +86,7 @@ function requestCounts(state: ControlPlaneState): Promise<Map<string, number>> {
         const counts = new Map<string, number>();
         for (const line of text.split('\n')) {
           if (!line.startsWith('apiserver_request_total{')) continue;
-          const key = ['verb', 'resource', 'subresource', 'code'].map((label) => new RegExp(`[{,]${label}="([^"]*)"`).exec(line)?.[1] || '-').join(' ');
+          const key = REQUEST_LABELS.map((label) => label.exec(line)?.[1] || '-').join(' ');
           counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
         }
         resolve(counts);

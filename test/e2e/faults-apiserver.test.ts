@@ -96,10 +96,10 @@ describe('the API server restarts during a burst of creates', () => {
     const afterBurst = await stored(ns);
     expect(afterBurst).toBeLessThanOrEqual(K);
     const held = await reservations(ns);
-    // Admitted creates the API server never stored (it went away) hold quota until their TTL; then the
-    // room is back on both replicas (a dry run reserves nothing), and a refill stops at exactly K.
-    // Both replicas must see exactly `free` left (a dry run reserves nothing): room for `free`, and
-    // `free + 1` refused as over the quota, so neither still counts on a placement it has not seen.
+    // Admitted creates the API server never stored (it went away) hold quota until their TTL; then
+    // both replicas see exactly `free` left (a dry run reserves nothing): room for `free`, and `free + 1`
+    // refused as over the quota, so neither still counts on a placement it has not seen. A refill then
+    // stops at exactly K.
     const free = K - afterBurst;
     const dryRun = async (index: number, cpu: number) => {
       const review = createReview(ns, 'room', `room-${index}-${cpu}-${Date.now()}`, String(cpu), cluster);
